@@ -1,0 +1,30 @@
+# Set-up and run targets; README.md's two commands are `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, from the local CPU wheel, so nothing pulls the CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+.PHONY: install run test eval bench lint
+install: $(STAMP)
+
+run: install
+	$(PY) app.py
+
+test: install
+	$(PY) -m pytest
+
+eval: install
+	$(PY) -m eval
+
+bench: install
+	$(PY) bench/latency.py
+
+lint: install
+	$(VENV)/bin/ruff check qa eval tests bench app.py

@@ -1,0 +1,12 @@
+"""qa: question answering over a folder of documents, with every answer cited."""
+
+from .answer import Answer, Trace
+from .cite import Citation, document_text
+from .config import Settings
+from .errors import QAError
+from .ingest import IngestReport
+from .pipeline import Engine, answer, ingest
+
+__all__ = ["Answer", "Citation", "Engine", "IngestReport", "QAError", "Settings", "Trace", "answer",
+           "document_text", "ingest"]
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""One typed Settings object for qa, read from `QA_*` environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DOCS = PROJECT_DIR / "seeds"
+DEFAULT_DATA = PROJECT_DIR / ".qa-data"
+
+Backend = Literal["local", "gguf", "openai", "extractive"]
+
+
+class Settings(BaseSettings):
+    """Everything a user can set; each field is also `QA_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore", frozen=True)
+
+    # --- corpus and index ---
+    docs_dir: Path = Field(DEFAULT_DOCS, description="Folder of documents to answer from.")
+    data_dir: Path = Field(DEFAULT_DATA, description="Where the index (Chroma, manifest) lives.")
+    chroma_url: str | None = Field(None, description="host:port of a Chroma server; local store if unset.")
+    chroma_token: SecretStr | None = Field(None, description="Auth token for the Chroma server.")
+    collection: str = Field("qa_chunks", description="Chroma collection name.")
+
+    # --- chunking ---
+    chunk_size: int = Field(96, gt=16, le=4096, description="Chunk size in tokens.")
+    chunk_overlap: int = Field(16, ge=0, le=1024, description="Chunk overlap in tokens.")
+
+    # --- embeddings ---
+    embed_model: str = Field(
+        "minilm",
+        description="'minilm' (bundled all-MiniLM-L6-v2) or a local sentence-transformers folder.",
+    )
+
+    # --- retrieval ---
+    top_k: int = Field(3, gt=0, le=20, description="How many citations an answer may carry.")
+    candidates: int = Field(8, gt=0, le=100, description="Chunks fused from dense and keyword lists.")
+    max_question_chars: int = Field(2000, gt=10, description="Longer questions are truncated.")
+
+    # --- answering ---
+    llm: Backend = Field("local", description="local | gguf | openai | extractive")
+    llm_model: str | None = Field(
+        None, description="'smollm2' or 'gemma3' for local; a .gguf path for gguf; a name for openai."
+    )
+    llm_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_threads: int = Field(2, gt=0, le=64, description="CPU threads for the local model.")
+
+    def index_key(self) -> tuple:
+        """The settings that decide what the index holds; a change needs a separate index."""
+        return (str(self.data_dir.resolve()), self.chroma_url, self.collection, self.embed_model,
+                self.chunk_size, self.chunk_overlap)

@@ -1,0 +1,310 @@
+"""Ingest: read files, strip page boilerplate, chunk with offsets, embed, and sync the store.
+
+Re-ingest is incremental. The store itself is the manifest: every chunk carries its file's
+path, content hash and chunk count, so a half-written file (an ingest killed mid-way) is seen
+as incomplete and redone, and no separate state can drift from the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .clean import content_spans, find_dateline, find_title
+from .config import Settings
+from .embed import Embedder
+from .errors import CorpusError
+from .store import Store
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document with its exact place in the document text."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+    end: int
+    title: str
+    dateline: str | None
+    doc_hash: str
+    index: int
+    count: int
+
+    def meta(self, indexed_at: float) -> dict:
+        return {
+            "source": self.source, "title": self.title, "dateline": self.dateline or "",
+            "start": self.start, "end": self.end, "doc_hash": self.doc_hash,
+            "chunk_index": self.index, "n_chunks": self.count, "indexed_at": indexed_at,
+        }
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did, file by file."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.renamed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
+                 f"{len(self.renamed)} renamed", f"{len(self.unchanged)} unchanged",
+                 f"{len(self.skipped)} skipped"]
+        lines = [", ".join(parts) + f"; {self.chunks} chunks in the index ({self.seconds:.1f}s)"]
+        lines += [f"  skipped {src}: {why}" for src, why in self.skipped]
+        return "\n".join(lines)
+
+
+class SkipFile(Exception):
+    """A file that cannot be ingested; the message says why."""
+
+
+def read_text(path: Path) -> str:
+    """The text of a document as qa indexes it; citation offsets refer to this text."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise SkipFile(f"unreadable ({e.strerror or e})") from e
+    if not data.strip():
+        raise SkipFile("empty file")
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        return _read_pdf(path)
+    if b"\x00" in data[:8192]:
+        raise SkipFile("binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SkipFile(f"not UTF-8 text (bad byte at offset {e.start})") from e
+    if suffix in (".html", ".htm"):
+        text = _html_to_text(text)
+    if not text.strip():
+        raise SkipFile("no text in the file")
+    return text
+
+
+def _html_to_text(html: str) -> str:
+    # BeautifulSoup keeps the block structure as lines, which the boilerplate filter needs;
+    # llama-index's HTML readers split per tag and lose where the text sat.
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "nav", "header", "footer", "aside", "noscript", "form"]):
+        tag.decompose()
+    lines = (line.strip() for line in soup.get_text("\n").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _read_pdf(path: Path) -> str:
+    from llama_index.readers.file import PDFReader
+
+    try:
+        docs = PDFReader(return_full_document=True).load_data(path)
+    except Exception as e:  # noqa: BLE001 - any parser failure means "cannot read this PDF"
+        raise SkipFile(f"PDF could not be parsed ({type(e).__name__})") from e
+    text = "\n".join(d.text for d in docs)
+    if not text.strip():
+        raise SkipFile("PDF has no extractable text")
+    return text
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _regions(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Merge content lines into regions that no boilerplate line interrupts."""
+    regions: list[list[int]] = []
+    for start, end in spans:
+        if regions and not text[regions[-1][1]:start].strip():
+            regions[-1][1] = end
+        else:
+            regions.append([start, end])
+    return [(s, e) for s, e in regions]
+
+
+def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
+    """Split a document's content (boilerplate left out) into chunks with exact offsets."""
+    from llama_index.core import Document
+    from llama_index.core.node_parser import SentenceSplitter
+
+    spans = content_spans(text)
+    title = find_title(text, spans) or _fallback_title(text, spans, source)
+    dateline = find_dateline(text, spans)
+    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    pieces: list[tuple[int, int]] = []
+    for rs, re_ in _regions(spans, text):
+        region = text[rs:re_]
+        cursor = 0
+        for node in splitter.get_nodes_from_documents([Document(text=region)]):
+            body = node.get_content()
+            start = node.start_char_idx
+            if start is None or region[start : start + len(body)] != body:
+                # The splitter could not place the chunk; find it ourselves from where we are.
+                start = region.find(body, max(0, cursor - len(body)))
+                if start < 0:
+                    continue
+            pieces.append((rs + start, rs + start + len(body)))
+            cursor = start + 1
+    key = hashlib.sha1(source.encode()).hexdigest()[:10]
+    return [
+        Chunk(id=f"{key}-{doc_hash[:12]}-{i}", source=source, text=text[s:e], start=s, end=e,
+              title=title, dateline=dateline, doc_hash=doc_hash, index=i, count=len(pieces))
+        for i, (s, e) in enumerate(pieces)
+    ]
+
+
+def _fallback_title(text: str, spans: list[tuple[int, int]], source: str) -> str:
+    if not spans:
+        return Path(source).stem
+    words = text[spans[0][0] : spans[0][1]].split()
+    return " ".join(words[:10]) + (" …" if len(words) > 10 else "")
+
+
+def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
+    """Supported files under docs_dir (relative path -> path), and files passed over with why."""
+    if not docs_dir.exists():
+        raise CorpusError(f"The documents folder {docs_dir} does not exist. Set QA_DOCS_DIR or pass a folder.")
+    if not docs_dir.is_dir():
+        raise CorpusError(f"{docs_dir} is not a folder. Point qa at a folder of documents.")
+    root = docs_dir.resolve()
+    found: dict[str, Path] = {}
+    skipped: list[tuple[str, str]] = []
+    for path in sorted(docs_dir.rglob("*")):
+        rel = path.relative_to(docs_dir).as_posix()
+        if any(part.startswith(".") for part in Path(rel).parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            skipped.append((rel, "link to a file outside the documents folder"))
+            continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED:
+            skipped.append((rel, f"unsupported file type {path.suffix or '(none)'}"))
+            continue
+        if path.stat().st_size > MAX_FILE_BYTES:
+            skipped.append((rel, f"larger than {MAX_FILE_BYTES // 2**20} MiB"))
+            continue
+        found[rel] = path
+    return found, skipped
+
+
+def sync(settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None,
+         rebuild: bool = False) -> IngestReport:
+    """Bring the store in line with the documents folder; only new or changed files are embedded."""
+    t0 = time.perf_counter()
+    files, skipped = scan(settings.docs_dir)
+    if not files:
+        raise CorpusError(
+            f"The documents folder {settings.docs_dir} has no documents qa can read "
+            f"({', '.join(sorted(SUPPORTED))}). Add some and ingest again."
+        )
+    if rebuild:
+        store.reset()
+    # What the store holds, per (source, hash): the chunk ids, and whether all of them are there.
+    held: dict[tuple[str, str], list[str]] = defaultdict(list)
+    expected: dict[tuple[str, str], int] = {}
+    for cid, meta in store.metadata().items():
+        key = (meta["source"], meta["doc_hash"])
+        held[key].append(cid)
+        expected[key] = int(meta["n_chunks"])
+    complete = {k for k, ids in held.items() if len(ids) == expected[k]}
+    by_source: dict[str, set[str]] = defaultdict(set)
+    for src, h in held:
+        by_source[src].add(h)
+
+    hashes: dict[str, str] = {}
+    for rel, path in files.items():
+        try:
+            hashes[rel] = file_hash(path.read_bytes())
+        except OSError as e:
+            skipped.append((rel, f"unreadable ({e.strerror or e})"))
+    unchanged = [rel for rel, h in hashes.items() if (rel, h) in complete and len(by_source[rel]) == 1]
+    todo = [rel for rel in hashes if rel not in unchanged]
+    gone = [src for src in by_source if src not in hashes]
+    renamed: list[tuple[str, str]] = []
+    added: list[str] = []
+    updated: list[str] = []
+    now = time.time()
+
+    # A gone file whose exact content reappears under a new name is moved, not re-embedded.
+    gone_by_hash = {h: src for src in gone for h in by_source[src] if (src, h) in complete}
+    for rel in list(todo):
+        old = gone_by_hash.pop(hashes[rel], None)
+        if old is None or rel in by_source:
+            continue
+        _move(store, held[(old, hashes[rel])], rel, now)
+        renamed.append((old, rel))
+        todo.remove(rel)
+        gone.remove(old)
+
+    for n, rel in enumerate(todo):
+        if progress:
+            progress(n, len(todo), rel)
+        try:
+            text = read_text(files[rel])
+        except SkipFile as e:
+            skipped.append((rel, str(e)))
+            _drop(store, held, rel, by_source)
+            continue
+        chunks = chunk_document(text, rel, hashes[rel], settings.chunk_size, settings.chunk_overlap)
+        if not chunks:
+            skipped.append((rel, "no content left after removing page boilerplate"))
+            _drop(store, held, rel, by_source)
+            continue
+        vectors = embedder.embed([c.text for c in chunks])
+        # Add the new version before removing the old, so the file is never missing from the index.
+        store.add([c.id for c in chunks], vectors, [c.text for c in chunks], [c.meta(now) for c in chunks])
+        stale = [cid for h in by_source.get(rel, ()) for cid in held[(rel, h)] if h != hashes[rel]]
+        store.delete(stale)
+        (updated if rel in by_source else added).append(rel)
+    if progress:
+        progress(len(todo), len(todo), "done")
+    for src in gone:
+        _drop(store, held, src, by_source)
+    return IngestReport(
+        added=tuple(added), updated=tuple(updated), removed=tuple(gone), renamed=tuple(renamed),
+        unchanged=tuple(sorted(unchanged)), skipped=tuple(sorted(skipped)), chunks=store.count(),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def _drop(store: Store, held: dict, src: str, by_source: dict) -> None:
+    store.delete([cid for h in by_source.get(src, ()) for cid in held[(src, h)]])
+
+
+def _move(store: Store, ids: Iterable[str], new_source: str, now: float) -> None:
+    """Re-file a renamed document's chunks under its new name, reusing the stored vectors."""
+    key = hashlib.sha1(new_source.encode()).hexdigest()[:10]
+    rows = store.get(list(ids), with_vectors=True)
+    import numpy as np
+
+    new_ids, vecs, texts, metas = [], [], [], []
+    for chunk, vec in rows:
+        meta = dict(chunk.meta, source=new_source, indexed_at=now)
+        new_ids.append(f"{key}-{meta['doc_hash'][:12]}-{meta['chunk_index']}")
+        vecs.append(vec)
+        texts.append(chunk.text)
+        metas.append(meta)
+    store.add(new_ids, np.asarray(vecs, dtype=np.float32), texts, metas)
+    store.delete([c.id for c, _ in rows])

@@ -1,0 +1,129 @@
+"""The chunk store: a Chroma collection, local (persistent) or on a Chroma server."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Settings
+from .errors import IndexError_, QAError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the store holds it."""
+
+    id: str
+    text: str
+    meta: dict
+
+
+def collection_name(settings: Settings) -> str:
+    """One collection per corpus folder, embedder and chunking, so indexes never mix."""
+    key = "|".join(
+        [str(settings.docs_dir.resolve()), settings.embed_model, str(settings.chunk_size),
+         str(settings.chunk_overlap), str(SCHEMA_VERSION)]
+    )
+    return f"{settings.collection}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+
+
+def open_client(settings: Settings):
+    """A Chroma client: HttpClient when QA_CHROMA_URL is set, else a persistent local one."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = settings.chroma_url.removeprefix("http://")
+        host, _, port = url.rpartition(":")
+        if not host or not port.isdigit():
+            raise QAError(f"QA_CHROMA_URL must be host:port, got {settings.chroma_url!r}.")
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(host=host, port=int(port), headers=headers, settings=chroma_settings)
+        except Exception as e:
+            raise QAError(f"Cannot reach the Chroma server at {settings.chroma_url}: {e}") from e
+    path = settings.data_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as e:
+        raise IndexError_(
+            f"The index in {path} cannot be opened ({e}). Rebuild it with: qa ingest --rebuild"
+        ) from e
+
+
+class Store:
+    """Adds, removes and searches chunks in one Chroma collection."""
+
+    def __init__(self, settings: Settings, client=None) -> None:
+        self.settings = settings
+        self.client = client or open_client(settings)
+        self.name = collection_name(settings)
+        try:
+            self.col = self.client.get_or_create_collection(
+                self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
+        except Exception as e:
+            raise IndexError_(
+                f"The index collection {self.name} cannot be opened ({e}). "
+                "Rebuild it with: qa ingest --rebuild"
+            ) from e
+
+    def reset(self) -> None:
+        """Drop every chunk (for --rebuild)."""
+        try:
+            self.client.delete_collection(self.name)
+        except Exception:  # noqa: BLE001 - a missing collection is already reset
+            pass
+        self.col = self.client.get_or_create_collection(
+            self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    def count(self) -> int:
+        return self.col.count()
+
+    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
+        """Add chunks in one call so a file's chunks land together."""
+        if ids:
+            self.col.upsert(ids=ids, embeddings=vectors.tolist(), documents=texts, metadatas=metas)
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.col.delete(ids=ids)
+
+    def metadata(self) -> dict[str, dict]:
+        """id -> metadata for every chunk (what ingest compares against)."""
+        got = self.col.get(include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"]))
+
+    def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
+        include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
+        got = self.col.get(ids=ids, include=include)
+        vecs = got.get("embeddings") if with_vectors else None
+        return [
+            (StoredChunk(i, d, m), (list(vecs[n]) if vecs is not None else None))
+            for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
+        ]
+
+    def all_chunks(self) -> list[StoredChunk]:
+        """Every chunk with its text (for the keyword index)."""
+        got = self.col.get(include=["documents", "metadatas"])
+        return [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks by cosine similarity, best first."""
+        n = self.count()
+        if n == 0:
+            return []
+        res = self.col.query(query_embeddings=[vector.tolist()], n_results=min(k, n),
+                             include=["documents", "metadatas", "distances"])
+        return [
+            (StoredChunk(i, d, m), 1.0 - float(dist))
+            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        ]
