@@ -24,9 +24,9 @@ class Trace:
 
     question: str
     query: str
-    dense: tuple[tuple[str, str, float], ...] = ()      # (chunk id, source, score)
-    keyword: tuple[tuple[str, str, float], ...] = ()
-    fused: tuple[tuple[str, str, float], ...] = ()
+    dense: tuple[tuple[str, str, int, int, float], ...] = ()  # (chunk id, source, start, end, score)
+    keyword: tuple[tuple[str, str, int, int, float], ...] = ()
+    fused: tuple[tuple[str, str, int, int, float], ...] = ()
     evidence: tuple[tuple[str, int, int, float, str], ...] = ()  # (source, start, end, score, kept/cut why)
     answer_type: str = "any"
     judgement: str = ""

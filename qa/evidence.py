@@ -20,7 +20,8 @@ _QUESTION_WORDS = {
     "he", "she", "his", "her", "they", "their", "them", "him", "be", "been", "name", "named", "called",
     "according", "say", "said", "says", "tell", "us", "me", "please", "there", "can", "could", "would",
     "should", "will", "exactly", "kind", "sort", "type", "happen", "happened", "document", "documents",
-    "text", "article", "report", "reports", "mention", "mentioned", "give", "given", "number",
+    "text", "article", "report", "reports", "mention", "mentioned", "give", "given", "number", "date", "year",
+    "day", "month", "time", "real", "full", "often", "happen", "get", "got",
 }
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -36,7 +37,7 @@ _DATE_RE = re.compile(
     r"\b(?:yesterday|today|last\s+year|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
 )
 _NUMBER_RE = re.compile(
-    r"(?:£|\$|€)?\d[\d,.]*(?:m|bn|k)?\b(?:-(?:month|year|week|day)s?-old)?|\b(?:"
+    r"(?:£|\$|€)?\d[\d,.]*(?:\s\d{3,})*(?:m|bn|k)?\b(?:-(?:month|year|week|day)s?-old)?|\b(?:"
     + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 _NAME_RE = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+(?:[A-Z][a-zA-Z’'-]+|of|for|and|the)\b)*")
 
@@ -101,11 +102,11 @@ ANY, NUMBER, DATE, PERSON, PLACE = "any", "number", "date", "person", "place"
 def answer_type(question: str) -> str:
     """What kind of answer a question asks for."""
     q = question.lower()
-    if re.search(r"\bhow (many|much|old|often|long ago)\b|\bwhat (age|number|percentage|proportion)\b", q):
+    if re.search(r"\bhow (many|much|old|often|long ago)\b|\bwhat (age|percentage|proportion)\b|\bnumber\b", q):
         return NUMBER
     if re.search(r"\bwhen\b|\bwhat (date|year|day|month|time)\b|\bwhich (date|year|day|month)\b|\bhow long\b", q):
         return DATE if "how long" not in q else NUMBER
-    if re.search(r"^\s*(who|whom|whose)\b|\bwhich (person|people|man|woman|minister|official)\b|\bwho\b", q):
+    if re.search(r"\bname\b|^\s*(who|whom|whose)\b|\bwhich (person|people|man|woman|minister|official)\b|\bwho\b", q):
         return PERSON
     if re.search(r"^\s*where\b|\bwhich (borough|city|town|country|place|county)\b|\bwhere\b", q):
         return PLACE
@@ -113,37 +114,90 @@ def answer_type(question: str) -> str:
 
 
 def has_type(text: str, kind: str, question: str = "") -> bool:
-    """Whether `text` holds something of the kind the question asks for."""
-    if kind == NUMBER:
-        return bool(number_values(text))
-    if kind == DATE:
-        return bool(_DATE_RE.search(text))
-    if kind in (PERSON, PLACE):
-        return bool(new_names(text, question))
-    return True
+    """Whether `text` holds something of the asked-for kind that the question does not already give."""
+    return kind == ANY or bool(find_typed(text, kind, question))
+
+
+_NOT_NAMES = {"earlier", "later", "mr", "mrs", "ms", "dr", "but", "and", "the", "in", "he", "she", "it", "this",
+              "that", "his", "her", "their", "its", "a", "an", "of", "for", "after", "before", "yesterday", "today"}
+
+
+def _name_runs(text: str, question: str) -> list[tuple[int, int]]:
+    """Runs of capitalised words in `text` with no word the question already uses."""
+    asked = {stem(t) for t in tokens(question)}
+    runs: list[tuple[int, int]] = []
+    for m in re.finditer(r"[A-Z][\w’'-]*", text):
+        word = m.group()
+        base = word.lower().replace("’", "'").split("'")[0]
+        if stem(base) in asked or base in _NOT_NAMES or base in _QUESTION_WORDS:
+            continue
+        if runs and re.fullmatch(r"\s+", text[runs[-1][1]:m.start()]):
+            runs[-1] = (runs[-1][0], m.end())
+        else:
+            runs.append((m.start(), m.end()))
+    return runs
 
 
 def new_names(text: str, question: str) -> list[str]:
     """Capitalised names in `text` that the question does not already contain."""
-    asked = {stem(t) for t in tokens(question)}
-    out = []
-    for m in _NAME_RE.finditer(text):
-        words = [w for w in m.group().split() if w[0].isupper()]
-        fresh = [w for w in words if stem(w.lower().replace("’", "'").split("'")[0]) not in asked]
-        if fresh and not (m.start() == 0 and len(words) == 1 and words[0].lower() in stopwords()):
-            out.append(m.group())
-    return out
+    return [text[a:b] for a, b in _name_runs(text, question)]
+
+
+_AGE_RE = re.compile(r"\b\d+-(?:year|month|week|day)s?-old\b|\(\d{1,3}\)|,\s*\d{1,3}\b|\baged\s+\d+")
+
+
+@dataclass(frozen=True)
+class _Span:
+    text: str
+    a: int
+    b: int
+
+    def group(self) -> str:
+        return self.text
+
+    def start(self) -> int:
+        return self.a
+
+    def end(self) -> int:
+        return self.b
 
 
 def find_typed(text: str, kind: str, question: str) -> list[str]:
-    """Spans of `text` that are of the asked-for kind, in order."""
+    """Spans of `text` of the asked-for kind that the question does not give, nearest its terms first."""
+    return [span for span, _ in typed_spans(text, kind, question)]
+
+
+def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
+    """Like find_typed, with each span's distance in characters to the nearest question term."""
     if kind == NUMBER:
-        return [m.group() for m in _NUMBER_RE.finditer(text)]
-    if kind == DATE:
-        return [m.group() for m in _DATE_RE.finditer(text)]
-    if kind in (PERSON, PLACE):
-        return new_names(text, question)
-    return []
+        given = number_values(question)
+        found = [m for m in _NUMBER_RE.finditer(text) if not (number_values(m.group()) & given)]
+        if re.search(r"\bhow old\b|\bwhat age\b", question, re.IGNORECASE):
+            found = [m for m in found if _AGE_RE.search(text[max(0, m.start() - 2): m.end() + 12])]
+    elif kind == DATE:
+        given = set(tokens(question))
+        found = [m for m in _DATE_RE.finditer(text) if not set(tokens(m.group())) <= given]
+        # A full date ("3 August 2007") beats "today" or a bare year.
+        vague = {m.start() for m in found
+                 if not (re.search(r"\d{4}", m.group()) and re.search(r"[A-Za-z]", m.group()))}
+    elif kind in (PERSON, PLACE):
+        found = [re.match(r".+", text[a:b]) for a, b in _name_runs(text, question)]
+        found = [_Span(m.group(), a, b) for m, (a, b) in zip(found, _name_runs(text, question))]
+        # A lone capitalised word is often an adjective or a place ("Conservative"); full names first.
+        vague = {m.start() for m in found if " " not in m.group()}
+    else:
+        return []
+    q_terms = set(terms(question))
+    anchors = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if set(terms(m.group())) & q_terms]
+
+    vague = locals().get("vague", set())
+
+    def distance(m) -> int:
+        near = min((max(a - m.end(), m.start() - b, 0) for a, b in anchors), default=len(text))
+        return near + (40 if m.start() in vague else 0)
+
+    pairs = sorted(((m.group().strip(" ,"), distance(m)) for m in found), key=lambda p: p[1])
+    return pairs
 
 
 # --- sentence scoring ---------------------------------------------------------------------

@@ -24,7 +24,7 @@ from .retrieve import Retriever
 from .store import Store
 
 EVIDENCE_SENTENCES = 4
-RESCUE_SIMILARITY = 0.62  # a word the corpus never uses still counts if a nearby word means the same
+RESCUE_SIMILARITY = 0.5  # a word the corpus never uses still counts if a nearby word means the same
 
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
@@ -115,9 +115,7 @@ class Engine:
         times["evidence"] = time.perf_counter() - t0 - times["retrieve"]
         base = dict(
             question=q, query=query,
-            dense=tuple((h.id, h.source, round(h.score, 4)) for h in retrieval.dense),
-            keyword=tuple((h.id, h.source, round(h.score, 4)) for h in retrieval.keyword),
-            fused=tuple((h.id, h.source, round(h.score, 4)) for h in retrieval.fused),
+            dense=_hits(retrieval.dense), keyword=_hits(retrieval.keyword), fused=_hits(retrieval.fused),
             answer_type=kind, judgement=judgement.reason,
             backend=self.llm.name if self.llm else "extractive",
         )
@@ -207,6 +205,10 @@ class Engine:
         qv, vv = vecs[: len(words)], vecs[len(words):]
         sims = qv @ vv.T
         return [w for w, row in zip(words, sims) if float(row.max()) < RESCUE_SIMILARITY]
+
+
+def _hits(hits) -> tuple:
+    return tuple((h.id, h.source, h.start, h.end, round(h.score, 4)) for h in hits)
 
 
 def _evidence_trace(ranked: list[Sentence], kept: int, why_kept: str):

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .evidence import (
-    ANY, NUMBER, Sentence, find_typed, has_type, new_names, number_values, stem, terms, tokens,
+    ANY, NUMBER, Sentence, typed_spans, has_type, new_names, number_values, stem, terms, tokens,
 )
 
 # Tuned on the seed eval set (eval/): answerable questions score at least this on their best sentence.
-MIN_EVIDENCE_SCORE = 0.42
+MIN_EVIDENCE_SCORE = 0.38
+TYPED_MIN_COVERAGE = 0.5
 _NON_ANSWERS = re.compile(
     r"\b(i don'?t know|not (mentioned|stated|specified|provided|given|clear)|cannot (be )?(answer|determine)"
     r"|no information|does not (say|mention|specify)|doesn'?t (say|mention)|unknown|n/a)\b",
@@ -37,8 +38,10 @@ def judge(kind: str, ranked: Sequence[Sentence], unknown_terms: Sequence[str], q
     best = ranked[0]
     if best.score < MIN_EVIDENCE_SCORE:
         return Judgement(False, f"best evidence scored {best.score:.2f} < {MIN_EVIDENCE_SCORE}")
-    if kind != ANY and not any(has_type(s.text, kind, question) for s in ranked[:3]):
-        return Judgement(False, f"no {kind} in the top evidence sentences")
+    # The asked-for kind must sit in a sentence that is about the question, not just anywhere.
+    if kind != ANY and not any(has_type(s.text, kind, question) and s.lexical >= TYPED_MIN_COVERAGE
+                               for s in ranked[:3]):
+        return Judgement(False, f"no {kind} in a top evidence sentence about the question")
     return Judgement(True, f"best evidence scored {best.score:.2f}")
 
 
@@ -91,10 +94,13 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
 
 def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence]:
     """A short answer cut from the best sentence that holds the asked-for kind, else that sentence."""
-    for s in ranked[:3]:
-        found = find_typed(s.text, kind, question)
-        if found:
-            return _with_unit(s.text, found[0], kind), s
+    # The span nearest the question's own words in a well-scored sentence: 50 characters away
+    # costs about as much as 0.2 of evidence score.
+    options = [(s.score - 0.004 * dist, span, s) for s in ranked[:4] if s.lexical >= TYPED_MIN_COVERAGE
+               for span, dist in typed_spans(s.text, kind, question)[:1]]
+    if options:
+        _, span, s = max(options, key=lambda o: o[0])
+        return _with_unit(s.text, span, kind), s
     best = ranked[0]
     return best.text.strip(), best
 

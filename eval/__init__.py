@@ -1,0 +1,1 @@
+"""The eval set and script: `python -m eval` scores qa and a stock LlamaIndex baseline side by side."""

@@ -1,0 +1,71 @@
+"""The eval set: JSONL pairs with answers and gold evidence, convertible to LlamaIndex's LabelledRagDataset."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa.cite import document_text
+
+SEED_SET = Path(__file__).resolve().parent / "seed_qa.jsonl"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One eval question with every acceptable answer and its gold evidence."""
+
+    id: str
+    kind: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: tuple[tuple[str, str], ...]      # (source, exact text)
+    history: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def load(path: Path = SEED_SET) -> list[Pair]:
+    """Read the JSONL eval set."""
+    pairs = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            pairs.append(Pair(r["id"], r.get("kind", "fact"), r["question"], tuple(r.get("answers", ())),
+                              tuple((e["source"], e["text"]) for e in r.get("evidence", ())),
+                              tuple(tuple(h) for h in r.get("history", ()))))
+        except (KeyError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}:{n}: not an eval pair ({e})") from e
+    return pairs
+
+
+def gold_spans(pair: Pair, docs_dir: Path) -> list[tuple[str, int, int]]:
+    """Where each gold evidence passage sits in its document (source, start, end)."""
+    out = []
+    for source, text in pair.evidence:
+        doc = document_text(source, docs_dir)
+        start = doc.find(text)
+        if start < 0:
+            raise ValueError(f"{pair.id}: gold evidence not found in {source}: {text[:60]!r}")
+        out.append((source, start, start + len(text)))
+    return out
+
+
+def to_labelled_rag_dataset(pairs: list[Pair]):
+    """The same pairs as a LlamaIndex LabelledRagDataset (unanswerable pairs get an empty answer)."""
+    from llama_index.core.llama_dataset import (
+        CreatedBy, CreatedByType, LabelledRagDataExample, LabelledRagDataset,
+    )
+
+    human = CreatedBy(type=CreatedByType.HUMAN)
+    return LabelledRagDataset(examples=[
+        LabelledRagDataExample(
+            query=p.question, query_by=human, reference_answer=p.answers[0] if p.answers else "",
+            reference_answer_by=human, reference_contexts=[t for _, t in p.evidence],
+        )
+        for p in pairs
+    ])

@@ -1,0 +1,208 @@
+"""Run the eval set through qa (exactly as a user would) and the stock baseline; score and report."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa import answer as qa_answer
+from qa.config import Settings
+
+from . import metrics as M
+from .dataset import Pair, gold_spans
+
+
+@dataclass
+class Row:
+    """One question's outcome for one system."""
+
+    id: str
+    kind: str
+    question: str
+    golds: list[str]
+    answer: str
+    refused: bool
+    seconds: float
+    hit_rank: int | None
+    cited: list[dict] = field(default_factory=list)
+    cited_support: list[bool] = field(default_factory=list)
+    em: float = 0.0
+    f1: float = 0.0
+    contains: float = 0.0
+    problem: str = ""
+
+
+def score_row(pair: Pair, gold: list, answer_text: str, refused: bool, seconds: float,
+              passages: list[tuple[str, int, int]], cited: list[dict]) -> Row:
+    """Score one answer against its pair (pure)."""
+    text = M.strip_markers(answer_text)
+    row = Row(pair.id, pair.kind, pair.question, list(pair.answers), text, refused, seconds,
+              M.first_hit_rank(passages, gold) if gold else None, cited)
+    if pair.answerable:
+        row.cited_support = [M.supports(c["quote"], (c["source"], c["start"], c["end"]), pair.answers, gold)
+                             for c in cited]
+        if not refused:
+            row.em, row.f1, row.contains = M.exact_match(text, pair.answers), M.f1(text, pair.answers), \
+                M.contains_gold(text, pair.answers)
+        row.problem = ("false refusal" if refused else "wrong answer" if not row.contains
+                       else "citations do not support it" if cited and not any(row.cited_support) else "")
+        if row.problem and row.hit_rank is None:
+            row.problem += " (retrieval missed the evidence)"
+    elif not refused:
+        row.problem = "answered an unanswerable question"
+    return row
+
+
+def summarise(rows: list[Row]) -> dict:
+    """Headline metrics over a system's rows."""
+    ans = [r for r in rows if r.golds]
+    una = [r for r in rows if not r.golds]
+    answered = [r for r in ans if not r.refused]
+    ranks = [r.hit_rank for r in ans]
+    cites = [s for r in answered for s in r.cited_support]
+    secs = [r.seconds for r in rows]
+    out = {
+        "questions": len(rows), "answerable": len(ans), "unanswerable": len(una),
+        "hit@1": M.hit_at(ranks, 1), "hit@3": M.hit_at(ranks, 3), "hit@5": M.hit_at(ranks, 5), "mrr": M.mrr(ranks),
+        "exact_match": _mean([r.em for r in ans]), "f1": _mean([r.f1 for r in ans]),
+        "contains_gold": _mean([r.contains for r in ans]),
+        "answers_right": sum(1 for r in ans if r.contains and not r.refused),
+        "citation_precision": _mean([float(s) for s in cites]),
+        "citation_recall": _mean([float(any(r.cited_support)) for r in answered]),
+        "refusal_accuracy": _mean([float(r.refused) for r in una]),
+        "refused_unanswerable": sum(1 for r in una if r.refused),
+        "false_refusals": sum(1 for r in ans if r.refused),
+        "false_refusal_rate": _mean([float(r.refused) for r in ans]),
+        "latency_p50": M.percentile(secs, 50), "latency_p95": M.percentile(secs, 95),
+    }
+    by_kind = defaultdict(list)
+    for r in rows:
+        by_kind[r.kind].append(r)
+    out["by_kind"] = {
+        k: {"n": len(v), "right": sum(1 for r in v if is_right(r))} for k, v in sorted(by_kind.items())
+    }
+    return out
+
+
+def is_right(r: Row) -> bool:
+    """Answerable: answered and holds a gold answer. Unanswerable: refused."""
+    return bool(r.contains and not r.refused) if r.golds else r.refused
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
+
+
+def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
+    """Every pair through qa.answer, with its history."""
+    from qa.pipeline import engine_for
+
+    engine_for(settings).ensure_index()
+    qa_answer("warm up", settings=settings)  # loads the models, so latency measures answering only
+    rows = []
+    for pair in pairs:
+        gold = gold_spans(pair, settings.docs_dir)
+        t0 = time.perf_counter()
+        a = qa_answer(pair.question, history=list(pair.history), settings=settings)
+        secs = time.perf_counter() - t0
+        passages = [(f[1], f[2], f[3]) for f in a.trace.fused]
+        cited = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in a.citations]
+        rows.append(score_row(pair, gold, a.text, a.refused, secs, passages, cited))
+        if progress:
+            progress()
+    return rows
+
+
+def run_baseline(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
+    """Every pair through the stock LlamaIndex pipeline (questions alone: it has no chat history)."""
+    from qa.pipeline import engine_for
+
+    from .baseline import StockPipeline
+
+    stock = StockPipeline(settings, engine_for(settings).llm)
+    stock.ask("warm up")
+    rows = []
+    for pair in pairs:
+        gold = gold_spans(pair, settings.docs_dir)
+        b = stock.ask(pair.question)
+        passages = [(p[0], p[1], p[2]) for p in b.passages]
+        cited = [{"source": p[0], "start": p[1], "end": p[2], "quote": p[3]} for p in b.passages]
+        rows.append(score_row(pair, gold, b.text, M.is_refusal(b.text), b.seconds, passages, cited))
+        if progress:
+            progress()
+    return rows
+
+
+def write_reports(out_dir: Path, config: dict, qa_rows: list[Row], base_rows: list[Row] | None) -> dict:
+    """eval/report.md, eval/report.json and eval/report.png."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    qa_sum = summarise(qa_rows)
+    base_sum = summarise(base_rows) if base_rows else None
+    data = {"config": config, "qa": qa_sum, "baseline": base_sum,
+            "rows": {"qa": [r.__dict__ for r in qa_rows], "baseline": [r.__dict__ for r in base_rows or []]}}
+    (out_dir / "report.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "report.md").write_text(render_markdown(config, qa_sum, base_sum, qa_rows), encoding="utf-8")
+    plot(out_dir / "report.png", qa_sum, base_sum)
+    return data
+
+
+HEADLINE = [
+    ("answers right (contains gold)", "contains_gold", "pct"), ("exact match", "exact_match", "pct"),
+    ("token F1", "f1", "pct"), ("retrieval hit@1", "hit@1", "pct"), ("retrieval hit@3", "hit@3", "pct"),
+    ("retrieval hit@5", "hit@5", "pct"), ("MRR", "mrr", "num"), ("citation precision", "citation_precision", "pct"),
+    ("citation recall", "citation_recall", "pct"), ("refusal accuracy (unanswerable)", "refusal_accuracy", "pct"),
+    ("false refusals (answerable)", "false_refusals", "int"), ("latency p50 (s)", "latency_p50", "sec"),
+    ("latency p95 (s)", "latency_p95", "sec"),
+]
+
+
+def _fmt(v, kind: str) -> str:
+    return {"pct": f"{100 * v:.1f}%", "num": f"{v:.3f}", "int": f"{v}", "sec": f"{v:.2f}"}[kind]
+
+
+def headline_table(qa_sum: dict, base_sum: dict | None) -> str:
+    lines = ["| metric | qa | stock LlamaIndex |", "|---|---|---|"]
+    for label, key, kind in HEADLINE:
+        lines.append(f"| {label} | {_fmt(qa_sum[key], kind)} | {_fmt(base_sum[key], kind) if base_sum else '-'} |")
+    return "\n".join(lines)
+
+
+def render_markdown(config: dict, qa_sum: dict, base_sum: dict | None, rows: list[Row]) -> str:
+    parts = [f"# qa eval report\n\nConfiguration: `{json.dumps(config)}`\n",
+             f"{qa_sum['questions']} questions ({qa_sum['answerable']} answerable, "
+             f"{qa_sum['unanswerable']} unanswerable).\n", headline_table(qa_sum, base_sum), "\n## By kind (qa)\n",
+             "| kind | n | right |", "|---|---|---|"]
+    parts += [f"| {k} | {v['n']} | {v['right']} |" for k, v in qa_sum["by_kind"].items()]
+    parts += ["\n## Per question (qa)\n", "| id | kind | question | answer | gold | problem |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ans = ("(refused) " if r.refused else "") + r.answer.replace("|", "/").replace("\n", " ")[:120]
+        parts.append(f"| {r.id} | {r.kind} | {r.question} | {ans} | {' / '.join(r.golds) or '(refuse)'} | "
+                     f"{r.problem or 'ok'} |")
+    return "\n".join(parts) + "\n"
+
+
+def plot(path: Path, qa_sum: dict, base_sum: dict | None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [("answers right", "contains_gold"), ("token F1", "f1"), ("hit@3", "hit@3"),
+            ("citation precision", "citation_precision"), ("refusal accuracy", "refusal_accuracy")]
+    xs = range(len(keys))
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
+    ax.bar([x - 0.2 for x in xs], [qa_sum[k] for _, k in keys], width=0.4, label="qa", color="#2a7ab0")
+    if base_sum:
+        ax.bar([x + 0.2 for x in xs], [base_sum[k] for _, k in keys], width=0.4, label="stock LlamaIndex",
+               color="#b0b0b0")
+    ax.set_xticks(list(xs), [n for n, _ in keys])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of questions")
+    ax.legend(loc="upper right")
+    ax.set_title("qa vs the stock pipeline on the seed eval set")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
