@@ -84,7 +84,8 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     unsupported = [t for t in answer_terms if t not in ev_stems]
     if len(unsupported) > max(1, len(answer_terms) // 5):
         return Verdict(False, f"words not in the evidence: {unsupported[:5]}")
-    if kind != ANY and not has_type(answer, kind, question):
+    typed = (number_values(answer) - number_values(question)) if kind == NUMBER else has_type(answer, kind, question)
+    if kind != ANY and not typed:
         return Verdict(False, f"answer holds no {kind}")
     q_terms = set(terms(question))
     if answer_terms and set(answer_terms) <= q_terms and not number_values(answer):

@@ -1,0 +1,100 @@
+"""The `qa` command: a thin layer of argument parsing and printing over the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .config import Settings
+from .errors import QAError
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    if getattr(args, "docs", None):
+        overrides["docs_dir"] = Path(args.docs)
+    if getattr(args, "backend", None):
+        overrides["llm"] = args.backend
+    return Settings(**overrides)
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="file", desc="ingest", disable=not sys.stderr.isatty())
+
+    def update(done: int, total: int, name: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(name[-40:])
+        bar.refresh()
+
+    return bar, update
+
+
+def cmd_ingest(args) -> int:
+    from .pipeline import engine_for
+
+    settings = _settings(args)
+    engine = engine_for(settings)
+    bar, update = _progress_bar()
+    with bar:
+        report = engine.ingest(progress=update, rebuild=args.rebuild)
+    print(report.summary())
+    if args.watch:
+        from watchfiles import watch
+
+        print(f"watching {settings.docs_dir} (Ctrl-C to stop)")
+        try:
+            for _ in watch(settings.docs_dir):
+                print(engine.ingest().summary(), flush=True)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .pipeline import engine_for
+
+    a = engine_for(_settings(args)).answer(" ".join(args.question))
+    if args.json:
+        out = {"text": a.text, "refused": a.refused, "citations": [asdict(c) for c in a.citations],
+               "related": [asdict(c) for c in a.related], "warnings": list(a.warnings), "trace": asdict(a.trace)}
+        print(json.dumps(out, indent=1, ensure_ascii=False))
+        return 0
+    print(a.text)
+    for w in a.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for i, c in enumerate(a.citations or a.related, start=1):
+        label = f"[{i}]" if a.citations else f"related {i}:"
+        print(f"  {label} {c.source} ({c.start}-{c.end}): {c.quote}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="qa", description="Question answering over a folder of documents.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pi = sub.add_parser("ingest", help="index a folder (incremental)")
+    pi.add_argument("docs", nargs="?", help="folder of documents (default: QA_DOCS_DIR or the seeds)")
+    pi.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    pi.add_argument("--watch", action="store_true", help="keep the index in sync as files change")
+    pi.set_defaults(func=cmd_ingest)
+    pa = sub.add_parser("ask", help="answer a question with citations")
+    pa.add_argument("question", nargs="+")
+    pa.add_argument("--json", action="store_true", help="print the answer as JSON")
+    pa.add_argument("--docs", help="folder of documents")
+    pa.add_argument("--backend", choices=["local", "gguf", "openai", "extractive"])
+    pa.set_defaults(func=cmd_ask)
+    args = p.parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

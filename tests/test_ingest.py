@@ -1,0 +1,102 @@
+import os
+
+import pytest
+
+from qa.config import Settings
+from qa.errors import CorpusError
+from qa.ingest import chunk_document, read_text, sync
+from qa.store import Store
+from tests.fakes import HashEmbedder
+
+
+def test_chunk_offsets_point_at_the_text(corpus):
+    for path in sorted(corpus.iterdir()):
+        text = read_text(path)
+        chunks = chunk_document(text, path.name, "h" * 64, chunk_size=96, chunk_overlap=16)
+        assert chunks, path
+        for c in chunks:
+            assert text[c.start:c.end] == c.text
+            assert c.count == len(chunks)
+            assert "Print Sponsor" not in c.text and "Related articles" not in c.text
+
+
+def _sync(settings, embedder, **kw):
+    return sync(settings, Store(settings), embedder, **kw)
+
+
+def test_incremental_reingest(settings, corpus):
+    emb = HashEmbedder()
+    first = _sync(settings, emb)
+    assert len(first.added) == 5 and first.chunks > 0
+    n_chunks = first.chunks
+
+    emb.calls.clear()
+    again = _sync(settings, emb)
+    assert len(again.unchanged) == 5 and not again.changed and emb.texts_embedded == 0
+
+    # change one, delete one, rename one
+    (corpus / "000_a6d396aacebdc077.txt").write_text("A brand new text about Tottenham.\n", encoding="utf-8")
+    (corpus / "001_9d6825c7be89d32a.txt").unlink()
+    os.rename(corpus / "004_277fab3659fc019e.txt", corpus / "renamed.txt")
+    emb.calls.clear()
+    rep = _sync(settings, emb)
+    assert rep.updated == ("000_a6d396aacebdc077.txt",)
+    assert rep.removed == ("001_9d6825c7be89d32a.txt",)
+    assert rep.renamed == (("004_277fab3659fc019e.txt", "renamed.txt"),)
+    assert emb.texts_embedded == 1  # only the changed file's single chunk
+    sources = {m["source"] for m in Store(settings).metadata().values()}
+    assert sources == {"000_a6d396aacebdc077.txt", "002_74398830eb76dfcf.txt", "003_7d1de0c64763a0a0.txt",
+                       "renamed.txt"}
+    assert rep.chunks < n_chunks
+
+
+def test_interrupted_ingest_is_completed_next_time(settings):
+    emb = HashEmbedder()
+    _sync(settings, emb)
+    store = Store(settings)
+    # Simulate a crash half-way through writing one file: drop some of its chunks.
+    ids = [i for i, m in store.metadata().items() if m["source"] == "002_74398830eb76dfcf.txt"]
+    store.delete(ids[: len(ids) // 2])
+    rep = _sync(settings, emb)
+    assert "002_74398830eb76dfcf.txt" in rep.updated
+    fresh = Settings(docs_dir=settings.docs_dir, data_dir=settings.data_dir.parent / "clean", llm="extractive")
+    clean = _sync(fresh, HashEmbedder())
+    assert rep.chunks == clean.chunks
+
+
+def test_bad_files_are_skipped_and_listed(settings, corpus, tmp_path):
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    (corpus / "latin1.txt").write_bytes("caf\xe9 cr\xe8me".encode("latin-1"))
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (corpus / "image.png").write_bytes(b"\x89PNG")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("top secret")
+    (corpus / "link.txt").symlink_to(outside)
+    rep = _sync(settings, HashEmbedder())
+    reasons = dict(rep.skipped)
+    assert reasons["empty.txt"] == "empty file"
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "PDF" in reasons["broken.pdf"]
+    assert "unsupported" in reasons["image.png"]
+    assert "outside" in reasons["link.txt"]
+    assert len(rep.added) == 5
+
+
+def test_html_and_markdown_are_read(settings, corpus):
+    (corpus / "page.html").write_text(
+        "<html><head><script>var x=1;</script></head><body><nav>Home News</nav>"
+        "<p>The zebra crossing was repainted on Tuesday.</p></body></html>", encoding="utf-8")
+    rep = _sync(settings, HashEmbedder())
+    assert "page.html" in rep.added
+    text = read_text(corpus / "page.html")
+    assert "zebra crossing" in text and "var x" not in text
+
+
+def test_missing_and_empty_folders_give_clear_errors(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        _sync(Settings(docs_dir=tmp_path / "nope", data_dir=tmp_path / "d"), HashEmbedder())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CorpusError, match="no documents"):
+        _sync(Settings(docs_dir=tmp_path / "empty", data_dir=tmp_path / "d"), HashEmbedder())
