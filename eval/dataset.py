@@ -55,17 +55,16 @@ def gold_spans(pair: Pair, docs_dir: Path) -> list[tuple[str, int, int]]:
     return out
 
 
-def to_labelled_rag_dataset(pairs: list[Pair]):
-    """The same pairs as a LlamaIndex LabelledRagDataset (unanswerable pairs get an empty answer)."""
-    from llama_index.core.llama_dataset import (
-        CreatedBy, CreatedByType, LabelledRagDataExample, LabelledRagDataset,
-    )
+def to_labelled_rag_json(pairs: list[Pair]) -> dict:
+    """The pairs in LlamaIndex's LabelledRagDataset JSON layout (what `LabelledRagDataset.from_json` reads).
 
-    human = CreatedBy(type=CreatedByType.HUMAN)
-    return LabelledRagDataset(examples=[
-        LabelledRagDataExample(
-            query=p.question, query_by=human, reference_answer=p.answers[0] if p.answers else "",
-            reference_answer_by=human, reference_contexts=[t for _, t in p.evidence],
-        )
+    Written out by hand: llama-index-core 0.14 no longer ships the `llama_dataset` module.
+    Unanswerable pairs get an empty reference answer and no contexts.
+    """
+    human = {"model_name": "", "type": "human"}
+    return {"examples": [
+        {"query": p.question, "query_by": human, "reference_contexts": [t for _, t in p.evidence],
+         "reference_answer": p.answers[0] if p.answers else "", "reference_answer_by": human,
+         "class_name": "LabelledRagDataExample"}
         for p in pairs
-    ])
+    ]}

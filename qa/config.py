@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_threads: int = Field(2, gt=0, le=64, description="CPU threads for the local model.")
 
+    # --- app ---
+    host: str = Field("127.0.0.1", description="Address the app binds to.")
+    port: int = Field(7860, gt=0, lt=65536, description="Port the app listens on.")
+    auth: SecretStr | None = Field(None, description="user:password to require a login in the app.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file the app accepts for upload.")
+
     def index_key(self) -> tuple:
         """The settings that decide what the index holds; a change needs a separate index."""
         return (str(self.data_dir.resolve()), self.chroma_url, self.collection, self.embed_model,

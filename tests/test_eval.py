@@ -5,15 +5,15 @@ import json
 import pytest
 
 from eval import metrics as M
-from eval.dataset import SEED_SET, gold_spans, load, to_labelled_rag_dataset
+from eval.dataset import SEED_SET, gold_spans, load, to_labelled_rag_json
 from tests.conftest import SEEDS
 
 
 def test_squad_metrics_by_hand():
     assert M.normalize("The  Ofsted, report!") == "ofsted report"
     assert M.exact_match("the Ofsted", ["Ofsted"]) == 1.0
-    # pred: "john coughlan hampshire" vs gold "john coughlan": P=2/3, R=1 -> F1=0.8
-    assert abs(M.f1("John Coughlan of Hampshire", ["John Coughlan"]) - 0.8) < 1e-9
+    # pred "john coughlan of hampshire" vs gold "john coughlan": P=2/4, R=2/2 -> F1=2/3
+    assert abs(M.f1("John Coughlan of Hampshire", ["John Coughlan"]) - 2 / 3) < 1e-9
     assert M.f1("nothing", ["John Coughlan"]) == 0.0
     assert M.contains_gold("It was more than 40 injuries [1]", ["more than 40"]) == 1.0
     assert M.contains_gold("Ed Ballsy", ["Ed Balls"]) == 0.0
@@ -44,8 +44,9 @@ def test_seed_set_is_well_formed():
     for p in pairs:
         spans = gold_spans(p, SEEDS)  # raises if any gold passage is not exact text of its file
         assert bool(spans) == p.answerable or p.kind == "unanswerable"
-    ds = to_labelled_rag_dataset(pairs)
-    assert len(ds.examples) == len(pairs)
+    ds = to_labelled_rag_json(pairs)
+    assert len(ds["examples"]) == len(pairs)
+    assert ds["examples"][0]["reference_answer"] == pairs[0].answers[0]
 
 
 @pytest.mark.slow

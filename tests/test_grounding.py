@@ -39,6 +39,13 @@ def test_verify_rejects_invented_numbers_names_and_words():
     assert not verify("the lodger", EV, "Who was the lodger?", "any").ok
 
 
+def test_verify_rejects_answers_stitched_from_several_sentences():
+    ev = ["Sharon Shoesmith chaired the serious case review.", "The lodger Jason Owen was convicted."]
+    assert verify("Sharon Shoesmith chaired the review", ev, "What happened?", "any").ok
+    v = verify("Jason Owen chaired the serious case review", ev, "What happened?", "any")
+    assert not v.ok and "single evidence sentence" in v.reason
+
+
 def test_judge_refuses_weak_or_untyped_evidence():
     good = [_s(EV[0])]
     assert judge(NUMBER, good, [], "How old was the lodger?").ok

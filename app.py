@@ -1,0 +1,214 @@
+"""qa's chat app: a thin Gradio layer over qa's engine (Settings -> pipeline -> rendering)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+import gradio as gr
+
+from qa.config import Settings
+from qa.errors import QAError
+from qa.pipeline import engine_for
+from qa.render import documents_rows, sources_html, trace_markdown
+from qa.uploads import UploadError, remove_document, store_upload
+
+log = logging.getLogger("qa.app")
+
+EXAMPLES = [
+    "How old was Baby P when he died?",
+    "Who is Hampshire's director of children's services?",
+    "How many times had officials seen the boy?",
+    "What prison sentence did Baby P's mother receive?",
+]
+HINT = "Type a question about the documents, for example: *" + EXAMPLES[0] + "*"
+CSS = """
+.qa-cite {border:1px solid var(--border-color-primary); border-radius:8px; padding:8px 10px; margin-bottom:8px}
+.qa-cite-head {margin-bottom:4px} .qa-num {color: var(--color-accent); font-weight:700}
+.qa-title {color: var(--body-text-color-subdued); font-size: 0.9em}
+.qa-passage {font-size:0.92em; line-height:1.45; white-space: pre-wrap}
+.qa-cite mark {background:#ffe58a; color:#222; padding:0 1px; border-radius:2px}
+.qa-doc summary {cursor:pointer; color: var(--color-accent); margin-top:6px}
+.qa-doc-text {max-height:320px; overflow-y:auto; white-space:pre-wrap; font-size:0.88em; padding:6px;
+              border-top:1px dashed var(--border-color-primary); margin-top:4px}
+.qa-refusal {font-weight:600; margin-bottom:8px; padding:6px 8px; border-left:4px solid #d9822b}
+.qa-empty {color: var(--body-text-color-subdued)}
+"""
+# Opening a document scrolls its highlighted span into view (one click, no round trip).
+SCROLL_JS = """
+element.addEventListener('toggle', (e) => {
+  const d = e.target;
+  if (d.open) { const m = d.querySelector('mark'); if (m) m.scrollIntoView({block: 'center'}); }
+}, true);
+"""
+
+
+def session_settings(base: Settings, backend: str, url: str, model: str, top_k: int) -> Settings:
+    """The settings one chat session asks for (backend and top-k chosen in the settings panel)."""
+    update = {"llm": backend, "top_k": int(top_k)}
+    if backend == "openai":
+        update.update(llm_url=url.strip() or None, llm_model=model.strip() or None)
+    return base.model_copy(update=update)
+
+
+def build_app(base: Settings) -> gr.Blocks:
+    """The whole UI for one corpus."""
+
+    def load_doc(source: str):
+        from qa.cite import document_text
+
+        try:
+            return document_text(source, base.docs_dir)
+        except Exception:  # noqa: BLE001 - a vanished file just shows the passage alone
+            return None
+
+    def respond(message, chat, state, backend, url, model, top_k):
+        chat = list(chat or [])
+        state = dict(state or {"history": [], "answer": None})
+        if not message or not message.strip():
+            chat.append({"role": "assistant", "content": HINT})
+            yield chat, gr.update(), gr.update(), state, ""
+            return
+        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield chat, gr.update(), gr.update(), state, ""
+        try:
+            engine = engine_for(session_settings(base, backend, url, model, top_k))
+            draft = ""
+            final = None
+            for event in engine.stream(message, history=state["history"]):
+                if isinstance(event, str):
+                    draft += event
+                    chat[-1] = {"role": "assistant", "content": f"*{draft.strip()}* ▌"}
+                    yield chat, gr.update(), gr.update(), state, ""
+                else:
+                    final = event
+            text = final.text
+            if final.refused:
+                text = "**The documents don't say.** " + (
+                    "The closest passages are listed beside the chat as related." if final.related else "")
+            for w in final.warnings:
+                text += f"\n\n⚠️ {w}"
+            chat[-1] = {"role": "assistant", "content": text}
+            if not final.refused:
+                state["history"] = state["history"] + [(message, final.text)]
+            state["answer"] = final
+            yield chat, sources_html(final, load_doc), trace_markdown(final), state, ""
+        except QAError as e:
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {e}"}
+            yield chat, gr.update(), gr.update(), state, ""
+        except Exception as e:  # noqa: BLE001 - the UI must never show a traceback
+            log.exception("answer failed")
+            chat[-1] = {"role": "assistant", "content": f"⚠️ Something went wrong ({type(e).__name__}). "
+                                                          "Please try again; the app is still running."}
+            yield chat, gr.update(), gr.update(), state, ""
+
+    def doc_table():
+        rows = documents_rows(engine_for(base).store.metadata())
+        return gr.update(value=rows), gr.update(choices=[r[0] for r in rows], value=None)
+
+    def add_files(files, progress=gr.Progress()):
+        notes = []
+        for f in files or []:
+            path = Path(f if isinstance(f, str) else f.name)
+            name = path.name
+            try:
+                store_upload(base.docs_dir, name, path.read_bytes(), int(base.max_upload_mb * 2**20))
+                notes.append(f"✓ {name}")
+            except UploadError as e:
+                notes.append(f"✗ {e}")
+        report = engine_for(base).ingest(progress=lambda d, t, n: progress((d, max(t, 1)), desc=f"indexing {n}"))
+        table, choices = doc_table()
+        return "\n".join(notes + [report.summary()]), table, choices
+
+    def remove(source):
+        if not source:
+            return "Choose a document to remove.", *doc_table()
+        try:
+            remove_document(base.docs_dir, source)
+        except UploadError as e:
+            return str(e), *doc_table()
+        report = engine_for(base).ingest()
+        return f"Removed {source} (kept in .removed/). " + report.summary(), *doc_table()
+
+    with gr.Blocks(title="qa — answers from your documents") as demo:
+        gr.Markdown("## qa — ask your documents\nEvery answer is cited to the passage it came from, "
+                    "or you are told the documents don't say.")
+        state = gr.State({"history": [], "answer": None})
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Chat", height=460, elem_id="qa-chat")
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
+                                         scale=5, elem_id="qa-input", max_lines=4)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                    with gr.Accordion("Settings", open=False):
+                        backend = gr.Radio(["local", "openai", "extractive"], value=base.llm if base.llm in
+                                           ("local", "openai", "extractive") else "local", label="Answer with")
+                        url = gr.Textbox(label="OpenAI-compatible URL (for 'openai')", value=base.llm_url or "",
+                                         placeholder="http://127.0.0.1:11434/v1")
+                        model = gr.Textbox(label="Model name (for 'openai')", value="")
+                        top_k = gr.Slider(1, 8, value=base.top_k, step=1, label="Citations per answer (top-k)")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(sources_html(None, load_doc), elem_id="qa-sources", js_on_load=SCROLL_JS)
+                    with gr.Accordion("Why these sources?", open=False):
+                        trace = gr.Markdown(trace_markdown(None), elem_id="qa-trace")
+        with gr.Tab("Documents"):
+            table = gr.Dataframe(headers=["file", "title", "chunks", "indexed"], interactive=False,
+                                 elem_id="qa-docs")
+            with gr.Row():
+                upload = gr.File(label="Add files (.txt .md .html .pdf)", file_count="multiple")
+                with gr.Column():
+                    add = gr.Button("Add and index", variant="primary")
+                    pick = gr.Dropdown(label="Remove a document", choices=[])
+                    rm = gr.Button("Remove from index")
+            status = gr.Markdown(elem_id="qa-doc-status")
+
+        io = [box, chat, state, backend, url, model, top_k]
+        out = [chat, sources, trace, state, box]
+        send.click(respond, io, out, api_name="ask")
+        box.submit(respond, io, out, api_name=False)
+        add.click(add_files, [upload], [status, table, pick], api_name="upload")
+        rm.click(remove, [pick], [status, table, pick], api_name="remove")
+        demo.load(doc_table, None, [table, pick], api_name=False)
+    return demo
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+        from qa.cli import _progress_bar
+
+        bar, update = _progress_bar()
+        with bar:
+            print(f"Indexing {settings.docs_dir} …", flush=True)
+            print(engine_for(settings).ingest(progress=update).summary(), flush=True)
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    auth = None
+    if settings.auth:
+        user, _, password = settings.auth.get_secret_value().partition(":")
+        auth = (user, password)
+    if not _is_loopback(settings.host) and auth is None:
+        log.warning("!!! qa is listening on %s without a login: anyone who can reach this address can read "
+                    "your documents. Set QA_AUTH=user:password.", settings.host)
+    build_app(settings).queue(default_concurrency_limit=4).launch(
+        server_name=settings.host, server_port=settings.port, auth=auth, css=CSS, show_error=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
