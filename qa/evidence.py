@@ -143,7 +143,8 @@ def new_names(text: str, question: str) -> list[str]:
     return [text[a:b] for a, b in _name_runs(text, question)]
 
 
-_AGE_RE = re.compile(r"\b\d+-(?:year|month|week|day)s?-old\b|\(\d{1,3}\)|,\s*\d{1,3}\b|\baged\s+\d+")
+_AGE_RE = re.compile(r"\b\d+-(?:year|month|week|day)s?-old\b|\(\d{1,3}\)|,\s*\d{1,3}\b|\b(?:aged|turned|age of)\s+\d+"
+                     r"|\b\d+\s+(?:years?|months?)\s+old\b")
 
 
 @dataclass(frozen=True)
@@ -168,12 +169,20 @@ def find_typed(text: str, kind: str, question: str) -> list[str]:
 
 
 def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
-    """Like find_typed, with each span's distance in characters to the nearest question term."""
+    """Like find_typed, with each span's distance in characters to the nearest question term.
+
+    Spans of the kind that are weaker guesses (a bare "today", a lone capitalised word, a number
+    that is no age for "how old") are pushed back by a penalty added to their distance.
+    """
+    vague: set[int] = set()
+    penalty = 40
     if kind == NUMBER:
         given = number_values(question)
         found = [m for m in _NUMBER_RE.finditer(text) if not (number_values(m.group()) & given)]
         if re.search(r"\bhow old\b|\bwhat age\b", question, re.IGNORECASE):
-            found = [m for m in found if _AGE_RE.search(text[max(0, m.start() - 2): m.end() + 12])]
+            # Ages look like "17-month-old", "(36)", "aged 8", "turned 31"; other numbers rank far behind.
+            vague = {m.start() for m in found if not _AGE_RE.search(text[max(0, m.start() - 8): m.end() + 12])}
+            penalty = 120
     elif kind == DATE:
         given = set(tokens(question))
         found = [m for m in _DATE_RE.finditer(text) if not set(tokens(m.group())) <= given]
@@ -181,8 +190,7 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
         vague = {m.start() for m in found
                  if not (re.search(r"\d{4}", m.group()) and re.search(r"[A-Za-z]", m.group()))}
     elif kind in (PERSON, PLACE):
-        found = [re.match(r".+", text[a:b]) for a, b in _name_runs(text, question)]
-        found = [_Span(m.group(), a, b) for m, (a, b) in zip(found, _name_runs(text, question))]
+        found = [_Span(text[a:b], a, b) for a, b in _name_runs(text, question)]
         # A lone capitalised word is often an adjective or a place ("Conservative"); full names first.
         vague = {m.start() for m in found if " " not in m.group()}
     else:
@@ -190,11 +198,9 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
     q_terms = set(terms(question))
     anchors = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if set(terms(m.group())) & q_terms]
 
-    vague = locals().get("vague", set())
-
     def distance(m) -> int:
         near = min((max(a - m.end(), m.start() - b, 0) for a, b in anchors), default=len(text))
-        return near + (40 if m.start() in vague else 0)
+        return near + (penalty if m.start() in vague else 0)
 
     pairs = sorted(((m.group().strip(" ,"), distance(m)) for m in found), key=lambda p: p[1])
     return pairs

@@ -87,7 +87,7 @@ class LlamaCppLLM:
                     yield piece
         else:
             for part in self._llm.create_completion(prompt.completion, max_tokens=max_tokens, temperature=0.0,
-                                                    stop=["\n", "Question:"], stream=True):
+                                                    stop=["\n\n", "Question:", "Text:"], stream=True):
                 piece = part["choices"][0]["text"]
                 if piece:
                     yield piece

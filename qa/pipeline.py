@@ -131,7 +131,7 @@ class Engine:
         model_answer, verdict = None, None
         # A number, date or name found beside the question's own words is a better answer than
         # anything a tiny model writes (measured on the eval set); the model handles the rest.
-        typed = V.typed_answer(q, kind, evidence) if kind != "any" else None
+        typed = V.typed_answer(query, kind, evidence) if kind != "any" else None
         if typed is None and self.llm is not None:
             pieces = []
             try:
@@ -155,7 +155,7 @@ class Engine:
             text = model_answer
             support = supporting(model_answer, evidence, self.settings.top_k)
         else:
-            text, best = V.extractive_answer(q, kind, evidence)
+            text, best = V.extractive_answer(query, kind, evidence)
             support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
             support = support[: self.settings.top_k]
         citations = tuple(from_sentence(s) for s in support)

@@ -14,6 +14,7 @@ from .evidence import (
 # Tuned on the seed eval set (eval/): answerable questions score at least this on their best sentence.
 MIN_EVIDENCE_SCORE = 0.38
 TYPED_MIN_COVERAGE = 0.5
+TYPED_MIN_SIMILARITY = 0.5
 _NON_ANSWERS = re.compile(
     r"\b(i don'?t know|not (mentioned|stated|specified|provided|given|clear)|cannot (be )?(answer|determine)"
     r"|no information|does not (say|mention|specify)|doesn'?t (say|mention)|unknown|n/a)\b",
@@ -39,8 +40,7 @@ def judge(kind: str, ranked: Sequence[Sentence], unknown_terms: Sequence[str], q
     if best.score < MIN_EVIDENCE_SCORE:
         return Judgement(False, f"best evidence scored {best.score:.2f} < {MIN_EVIDENCE_SCORE}")
     # The asked-for kind must sit in a sentence that is about the question, not just anywhere.
-    if kind != ANY and not any(has_type(s.text, kind, question) and s.lexical >= TYPED_MIN_COVERAGE
-                               for s in ranked[:3]):
+    if kind != ANY and not any(has_type(s.text, kind, question) and about_question(s) for s in ranked[:4]):
         return Judgement(False, f"no {kind} in a top evidence sentence about the question")
     return Judgement(True, f"best evidence scored {best.score:.2f}")
 
@@ -49,9 +49,15 @@ def clean_answer(text: str) -> str:
     """A model's raw output reduced to its first answer line, without markers or labels."""
     text = text.strip()
     text = re.split(r"\n\s*\n|\n(?=(?:question|q|text|sentences?|context)\s*:)", text, flags=re.IGNORECASE)[0]
+    text = text.strip().split("\n")[0]
     text = re.sub(r"^\s*(?:the\s+)?(?:short\s+)?answer(?:\s+is)?\s*:?\s*", "", text, flags=re.IGNORECASE)
     text = re.sub(r"\s*\[\d+\]", "", text)
     return " ".join(text.split()).strip(" \"'")
+
+
+def about_question(s: Sentence) -> bool:
+    """A sentence shares most of the question's words, or says the same in other words."""
+    return s.lexical >= TYPED_MIN_COVERAGE or s.dense >= TYPED_MIN_SIMILARITY
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     if len(answer.split()) > 60:
         return Verdict(False, "answer too long")
     ev = " ".join(evidence)
-    missing_numbers = number_values(answer) - number_values(ev)
+    missing_numbers = number_values(answer) - number_values(ev) - number_values(question)
     if missing_numbers:
         return Verdict(False, f"numbers not in the evidence: {sorted(missing_numbers)}")
     ev_stems = {stem(t.split("'")[0]) for t in tokens(ev)}
@@ -102,7 +108,7 @@ def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[
     """The asked-for kind of span (a number, date or name) nearest the question's words, if any."""
     # The span nearest the question's own words in a well-scored sentence: 50 characters away
     # costs about as much as 0.2 of evidence score.
-    options = [(s.score - 0.004 * dist, span, s) for s in ranked[:4] if s.lexical >= TYPED_MIN_COVERAGE
+    options = [(s.score - 0.004 * dist, span, s) for s in ranked[:4] if about_question(s)
                for span, dist in typed_spans(s.text, kind, question)[:1]]
     if options:
         _, span, s = max(options, key=lambda o: o[0])

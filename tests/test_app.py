@@ -1,0 +1,146 @@
+"""The running app, driven for real through gradio_client: ask, follow up, refusal, upload, bad input."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_up(url: str, proc, timeout: float = 240) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited with {proc.returncode}: {proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """`python app.py` on a copy of the seeds with the bundled models, on a free loopback port."""
+    tmp = tmp_path_factory.mktemp("app")
+    docs = tmp / "docs"
+    shutil.copytree(ROOT / "seeds", docs)
+    port = free_port()
+    env = {**os.environ, "QA_DOCS_DIR": str(docs), "QA_DATA_DIR": str(tmp / "data"), "QA_PORT": str(port),
+           "QA_MAX_UPLOAD_MB": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_up(url, proc)
+        yield url, docs, tmp
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _ask(client, question, chat=None, backend="local", llm_url="", model=""):
+    chat, sources, trace, box = client.predict(question, chat or [], backend, llm_url, model, 3, api_name="/ask")
+    return chat, sources, trace
+
+
+def _files(table) -> list[str]:
+    if isinstance(table, dict) and "__type__" in table:  # an update carries the table under "value"
+        table = table["value"]
+    rows = table.get("data") if isinstance(table, dict) else table
+    assert rows is not None, table
+    return [row[0] for row in rows]
+
+
+def _text(message) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+
+
+def test_ask_cite_follow_up_and_refuse(app):
+    from gradio_client import Client
+
+    url, docs, _ = app
+    client = Client(url, verbose=False)
+    chat, sources, trace = _ask(client, "Who is Hampshire's director of children's services?")
+    assert "Coughlan" in _text(chat[-1]) and "[1]" in _text(chat[-1])
+    assert "<mark>" in sources and "Coughlan" in sources and "Open the whole document" in sources
+    assert "Fused list" in trace and "Keyword (BM25) list" in trace
+
+    chat, sources, trace = _ask(client, "Who was he seconded to work alongside?", chat)
+    assert "Shoesmith" in _text(chat[-1]), chat[-1]
+    assert "Coughlan" in trace  # the standalone query carried the subject
+
+    chat, sources, _ = _ask(client, "What prison sentence did Baby P's mother receive?", chat)
+    assert "don't say" in _text(chat[-1])
+    assert "related 1" in sources and "qa-refusal" in sources
+
+    chat, _, _ = _ask(client, "   ", chat)
+    assert "Type a question" in _text(chat[-1])
+
+
+def test_sessions_do_not_share_history(app):
+    from gradio_client import Client
+
+    url, _, _ = app
+    a, b = Client(url, verbose=False), Client(url, verbose=False)
+    _ask(a, "Who is the Ofsted chief inspector?")
+    chat_b, _, trace_b = _ask(b, "How old was Baby P when he died?")
+    # "he" would pull in the other session's subject if histories leaked between users.
+    assert "**Search query:** How old was Baby P when he died? (" not in trace_b
+    assert "Gilbert" not in trace_b.split("**Answer type")[0]
+    assert "17" in _text(chat_b[-1])
+
+
+def test_backend_down_gives_a_message_and_the_app_keeps_working(app):
+    from gradio_client import Client
+
+    url, _, _ = app
+    client = Client(url, verbose=False)
+    chat, _, _ = _ask(client, "What did officials say Baby P had been used as?", None, backend="openai",
+                      llm_url="http://127.0.0.1:9/v1", model="nothing")
+    assert "punch bag" in _text(chat[-1]) and "failed" in _text(chat[-1])
+    chat, _, _ = _ask(client, "Who is the Ofsted chief inspector?")
+    assert "Gilbert" in _text(chat[-1])
+
+
+def test_upload_good_and_bad_files(app, tmp_path):
+    from gradio_client import Client, handle_file
+
+    url, docs, tmp = app
+    client = Client(url, verbose=False)
+    good = tmp_path / "zoo.md"
+    good.write_text("# Zoo news\nThe zoo's oldest giraffe, Gerald, turned 31 in March 2009.\n")
+    binary = tmp_path / "photo.txt"
+    binary.write_bytes(b"\x00\x01PNG\x00" * 10)
+    huge = tmp_path / "huge.txt"
+    huge.write_text("word " * 300_000)
+    status, table, _ = client.predict([handle_file(str(good)), handle_file(str(binary)), handle_file(str(huge))],
+                                      api_name="/upload")
+    assert "✓ zoo.md" in status and "binary" in status and "limit" in status
+    assert (docs / "zoo.md").exists() and not (docs / "photo.txt").exists() and not (docs / "huge.txt").exists()
+    assert "zoo.md" in _files(table)
+    chat, sources, _ = _ask(client, "How old did Gerald the giraffe turn?")
+    assert "31" in _text(chat[-1]) and "zoo.md" in sources
+
+    status, table, _ = client.predict("zoo.md", api_name="/remove")
+    assert "Removed zoo.md" in status and "zoo.md" not in _files(table)
