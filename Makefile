@@ -11,13 +11,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: install run test eval bench lint
+.PHONY: install run test eval bench lint chromium
 install: $(STAMP)
 
 run: install
 	$(PY) app.py
 
-test: install
+# The browser test drives Debian's chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install chromium
 	$(PY) -m pytest
 
 eval: install

@@ -32,7 +32,9 @@ class StockPipeline:
         self._tmp = tempfile.TemporaryDirectory(prefix="qa-baseline-")
         client = chromadb.PersistentClient(self._tmp.name, settings=chromadb.Settings(anonymized_telemetry=False))
         store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
-        self.embed = HuggingFaceEmbedding(model_name=str(bundled_model_path(settings.embed_model)), device="cpu")
+        # The int8 ONNX file is MiniLM itself; the stock pipeline loads MiniLM the usual way.
+        name = "minilm" if settings.embed_model == "minilm-int8" else settings.embed_model
+        self.embed = HuggingFaceEmbedding(model_name=str(bundled_model_path(name)), device="cpu")
         docs = SimpleDirectoryReader(str(settings.docs_dir), filename_as_id=True).load_data()
         for d in docs:
             d.metadata["source"] = d.metadata["file_path"].split(str(settings.docs_dir.resolve()) + "/")[-1]

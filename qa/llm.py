@@ -3,6 +3,7 @@ llama-cpp-python, or any OpenAI-compatible server. `extractive` needs no LLM at 
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,13 @@ class LlamaCppLLM:
                                   verbose=False, seed=0)
             except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
                 raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
+            # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
+            atexit.register(self.close)
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
 
     def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
         self.warm_up()

@@ -1,61 +1,8 @@
 """The running app, driven for real through gradio_client: ask, follow up, refusal, upload, bad input."""
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc, timeout: float = 240) -> None:
-    import urllib.request
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(1)
-    raise TimeoutError(url)
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    """`python app.py` on a copy of the seeds with the bundled models, on a free loopback port."""
-    tmp = tmp_path_factory.mktemp("app")
-    docs = tmp / "docs"
-    shutil.copytree(ROOT / "seeds", docs)
-    port = free_port()
-    env = {**os.environ, "QA_DOCS_DIR": str(docs), "QA_DATA_DIR": str(tmp / "data"), "QA_PORT": str(port),
-           "QA_MAX_UPLOAD_MB": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_up(url, proc)
-        yield url, docs, tmp
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _ask(client, question, chat=None, backend="local", llm_url="", model=""):
@@ -144,3 +91,38 @@ def test_upload_good_and_bad_files(app, tmp_path):
 
     status, table, _ = client.predict("zoo.md", api_name="/remove")
     assert "Removed zoo.md" in status and "zoo.md" not in _files(table)
+
+
+def test_login_required_when_qa_auth_is_set(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.conftest import ROOT, free_port, wait_up
+
+    port = free_port()
+    env = {**os.environ, "QA_DATA_DIR": str(tmp_path / "data"), "QA_PORT": str(port), "QA_LLM": "extractive",
+           "QA_AUTH": "alice:s3cret-pass"}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_up(url, proc)
+        import urllib.error
+
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)  # the app's API without logging in
+        assert refused.value.code == 401
+        with pytest.raises(Exception):
+            Client(url, verbose=False, auth=("alice", "wrong")).predict("Who?", [], "extractive", "", "", 3,
+                                                                        api_name="/ask")
+        ok = Client(url, verbose=False, auth=("alice", "s3cret-pass"))
+        chat, *_ = ok.predict("Who is the Ofsted chief inspector?", [], "extractive", "", "", 3, api_name="/ask")
+        assert "Gilbert" in _text(chat[-1])
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0]
+    assert "s3cret-pass" not in out

@@ -60,3 +60,13 @@ def test_cli_ask_json(real, tmp_path):
     empty = subprocess.run([sys.executable, "-m", "qa.cli", "ask", " "], capture_output=True, text=True, env=env,
                            timeout=300)
     assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_any_gguf_file_by_path(real):
+    from qa.llm import bundled_gguf
+
+    path, _ = bundled_gguf("smollm2")
+    s = real.model_copy(update={"llm": "gguf", "llm_model": str(path)})
+    a = answer("What did officials say Baby P had been used as?", settings=s)
+    assert not a.refused and "punch bag" in a.text.lower()
+    assert a.trace.backend == path.name

@@ -6,7 +6,7 @@ from qa.config import Settings
 from qa.errors import CorpusError
 from qa.ingest import chunk_document, read_text, sync
 from qa.store import Store
-from tests.fakes import HashEmbedder
+from tests.fakes import HashEmbedder, tiny_pdf
 
 
 def test_chunk_offsets_point_at_the_text(corpus):
@@ -92,6 +92,15 @@ def test_html_and_markdown_are_read(settings, corpus):
     assert "page.html" in rep.added
     text = read_text(corpus / "page.html")
     assert "zebra crossing" in text and "var x" not in text
+
+
+def test_pdf_is_read_and_cited_by_its_extracted_text(settings, corpus):
+    (corpus / "notice.pdf").write_bytes(tiny_pdf("The zebra crossing was repainted on Tuesday."))
+    rep = _sync(settings, HashEmbedder())
+    assert "notice.pdf" in rep.added
+    text = read_text(corpus / "notice.pdf")
+    chunks = chunk_document(text, "notice.pdf", "h" * 64, 96, 16)
+    assert "zebra crossing" in chunks[0].text and text[chunks[0].start:chunks[0].end] == chunks[0].text
 
 
 def test_missing_and_empty_folders_give_clear_errors(tmp_path):
