@@ -87,7 +87,8 @@ def build_app(base: Settings) -> gr.Blocks:
             text = final.text
             if final.refused:
                 text = "**The documents don't say.** " + (
-                    "The closest passages are listed beside the chat as related." if final.related else "")
+                    "The closest passages are listed beside the chat as related." if final.related else ""
+                )
             for w in final.warnings:
                 text += f"\n\n⚠️ {w}"
             chat[-1] = {"role": "assistant", "content": text}
@@ -100,15 +101,18 @@ def build_app(base: Settings) -> gr.Blocks:
             yield chat, gr.update(), gr.update(), state, ""
         except Exception as e:  # noqa: BLE001 - the UI must never show a traceback
             log.exception("answer failed")
-            chat[-1] = {"role": "assistant", "content": f"⚠️ Something went wrong ({type(e).__name__}). "
-                                                          "Please try again; the app is still running."}
+            chat[-1] = {
+                "role": "assistant",
+                "content": f"⚠️ Something went wrong ({type(e).__name__}). "
+                "Please try again; the app is still running.",
+            }
             yield chat, gr.update(), gr.update(), state, ""
 
     def doc_table():
         rows = documents_rows(engine_for(base).store.metadata())
         return gr.update(value=rows), gr.update(choices=[r[0] for r in rows], value=None)
 
-    def add_files(files, progress=gr.Progress()):
+    def add_files(files, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
         notes = []
         for f in files or []:
             path = Path(f if isinstance(f, str) else f.name)
@@ -133,23 +137,36 @@ def build_app(base: Settings) -> gr.Blocks:
         return f"Removed {source} (kept in .removed/). " + report.summary(), *doc_table()
 
     with gr.Blocks(title="qa — answers from your documents") as demo:
-        gr.Markdown("## qa — ask your documents\nEvery answer is cited to the passage it came from, "
-                    "or you are told the documents don't say.")
+        gr.Markdown(
+            "## qa — ask your documents\nEvery answer is cited to the passage it came from, "
+            "or you are told the documents don't say."
+        )
         state = gr.State({"history": [], "answer": None})
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(label="Chat", height=460, elem_id="qa-chat")
                     with gr.Row():
-                        box = gr.Textbox(placeholder="Ask a question about the documents…", show_label=False,
-                                         scale=5, elem_id="qa-input", max_lines=4)
+                        box = gr.Textbox(
+                            placeholder="Ask a question about the documents…",
+                            show_label=False,
+                            scale=5,
+                            elem_id="qa-input",
+                            max_lines=4,
+                        )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
                     with gr.Accordion("Settings", open=False):
-                        backend = gr.Radio(["local", "openai", "extractive"], value=base.llm if base.llm in
-                                           ("local", "openai", "extractive") else "local", label="Answer with")
-                        url = gr.Textbox(label="OpenAI-compatible URL (for 'openai')", value=base.llm_url or "",
-                                         placeholder="http://127.0.0.1:11434/v1")
+                        backend = gr.Radio(
+                            ["local", "openai", "extractive"],
+                            value=base.llm if base.llm in ("local", "openai", "extractive") else "local",
+                            label="Answer with",
+                        )
+                        url = gr.Textbox(
+                            label="OpenAI-compatible URL (for 'openai')",
+                            value=base.llm_url or "",
+                            placeholder="http://127.0.0.1:11434/v1",
+                        )
                         model = gr.Textbox(label="Model name (for 'openai')", value="")
                         top_k = gr.Slider(1, 8, value=base.top_k, step=1, label="Citations per answer (top-k)")
                 with gr.Column(scale=2):
@@ -158,8 +175,9 @@ def build_app(base: Settings) -> gr.Blocks:
                     with gr.Accordion("Why these sources?", open=False):
                         trace = gr.Markdown(trace_markdown(None), elem_id="qa-trace")
         with gr.Tab("Documents"):
-            table = gr.Dataframe(headers=["file", "title", "chunks", "indexed"], interactive=False,
-                                 elem_id="qa-docs")
+            table = gr.Dataframe(
+                headers=["file", "title", "chunks", "indexed"], interactive=False, elem_id="qa-docs"
+            )
             with gr.Row():
                 upload = gr.File(label="Add files (.txt .md .html .pdf)", file_count="multiple")
                 with gr.Column():
@@ -203,10 +221,14 @@ def main() -> int:
         user, _, password = settings.auth.get_secret_value().partition(":")
         auth = (user, password)
     if not _is_loopback(settings.host) and auth is None:
-        log.warning("!!! qa is listening on %s without a login: anyone who can reach this address can read "
-                    "your documents. Set QA_AUTH=user:password.", settings.host)
+        log.warning(
+            "!!! qa is listening on %s without a login: anyone who can reach this address can read "
+            "your documents. Set QA_AUTH=user:password.",
+            settings.host,
+        )
     build_app(settings).queue(default_concurrency_limit=4).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, css=CSS, show_error=False)
+        server_name=settings.host, server_port=settings.port, auth=auth, css=CSS, show_error=False
+    )
     return 0
 
 

@@ -49,10 +49,17 @@ def main(argv=None) -> int:
                 engine.answer(pair.question, history=list(pair.history))
                 times.append(time.perf_counter() - t)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {"backend": args.backend, "model": args.model or "default", "questions": len(times),
-           "index_build_s": round(build, 2), "warm_up_s": round(warm, 2),
-           "p50_s": round(percentile(times, 50), 3), "p95_s": round(percentile(times, 95), 3),
-           "mean_s": round(statistics.mean(times), 3), "peak_rss_mib": round(peak_mib)}
+    out = {
+        "backend": args.backend,
+        "model": args.model or "default",
+        "questions": len(times),
+        "index_build_s": round(build, 2),
+        "warm_up_s": round(warm, 2),
+        "p50_s": round(percentile(times, 50), 3),
+        "p95_s": round(percentile(times, 95), 3),
+        "mean_s": round(statistics.mean(times), 3),
+        "peak_rss_mib": round(peak_mib),
+    }
     print(json.dumps(out, indent=1))
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))

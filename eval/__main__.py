@@ -25,8 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-baseline", action="store_true", help="skip the stock pipeline")
     args = p.parse_args(argv)
 
-    overrides = {k: v for k, v in {"llm": args.backend, "llm_model": args.model, "embed_model": args.embed_model,
-                                   "docs_dir": args.docs}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "llm": args.backend,
+            "llm_model": args.model,
+            "embed_model": args.embed_model,
+            "docs_dir": args.docs,
+        }.items()
+        if v is not None
+    }
     try:
         settings = Settings(**overrides)
         pairs = dataset.load(args.dataset)[: args.limit]
@@ -35,8 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         with tqdm(total=len(pairs) * (1 if args.no_baseline else 2), desc="eval", unit="q") as bar:
             qa_rows = run_qa(pairs, settings, progress=bar.update)
             base_rows = None if args.no_baseline else run_baseline(pairs, settings, progress=bar.update)
-        config = {"backend": settings.llm, "model": settings.llm_model, "embed_model": settings.embed_model,
-                  "docs": str(settings.docs_dir), "dataset": str(args.dataset), "pairs": len(pairs)}
+        config = {
+            "backend": settings.llm,
+            "model": settings.llm_model,
+            "embed_model": settings.embed_model,
+            "docs": str(settings.docs_dir),
+            "dataset": str(args.dataset),
+            "pairs": len(pairs),
+        }
         data = write_reports(args.out, config, qa_rows, base_rows)
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)

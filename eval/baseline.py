@@ -49,8 +49,13 @@ class StockPipeline:
         t0 = time.perf_counter()
         nodes = self.retriever.retrieve(question)
         passages = tuple(
-            (n.node.metadata.get("source", n.node.metadata.get("file_name", "")), n.node.start_char_idx or 0,
-             n.node.end_char_idx or 0, n.node.get_content()) for n in nodes
+            (
+                n.node.metadata.get("source", n.node.metadata.get("file_name", "")),
+                n.node.start_char_idx or 0,
+                n.node.end_char_idx or 0,
+                n.node.get_content(),
+            )
+            for n in nodes
         )
         context = "\n\n".join(p[3] for p in passages)
         if self.llm is None:

@@ -19,7 +19,7 @@ class Pair:
     kind: str
     question: str
     answers: tuple[str, ...]
-    evidence: tuple[tuple[str, str], ...]      # (source, exact text)
+    evidence: tuple[tuple[str, str], ...]  # (source, exact text)
     history: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -35,9 +35,16 @@ def load(path: Path = SEED_SET) -> list[Pair]:
             continue
         try:
             r = json.loads(line)
-            pairs.append(Pair(r["id"], r.get("kind", "fact"), r["question"], tuple(r.get("answers", ())),
-                              tuple((e["source"], e["text"]) for e in r.get("evidence", ())),
-                              tuple(tuple(h) for h in r.get("history", ()))))
+            pairs.append(
+                Pair(
+                    r["id"],
+                    r.get("kind", "fact"),
+                    r["question"],
+                    tuple(r.get("answers", ())),
+                    tuple((e["source"], e["text"]) for e in r.get("evidence", ())),
+                    tuple(tuple(h) for h in r.get("history", ())),
+                )
+            )
         except (KeyError, ValueError, TypeError) as e:
             raise ValueError(f"{path}:{n}: not an eval pair ({e})") from e
     return pairs
@@ -62,9 +69,16 @@ def to_labelled_rag_json(pairs: list[Pair]) -> dict:
     Unanswerable pairs get an empty reference answer and no contexts.
     """
     human = {"model_name": "", "type": "human"}
-    return {"examples": [
-        {"query": p.question, "query_by": human, "reference_contexts": [t for _, t in p.evidence],
-         "reference_answer": p.answers[0] if p.answers else "", "reference_answer_by": human,
-         "class_name": "LabelledRagDataExample"}
-        for p in pairs
-    ]}
+    return {
+        "examples": [
+            {
+                "query": p.question,
+                "query_by": human,
+                "reference_contexts": [t for _, t in p.evidence],
+                "reference_answer": p.answers[0] if p.answers else "",
+                "reference_answer_by": human,
+                "class_name": "LabelledRagDataExample",
+            }
+            for p in pairs
+        ]
+    }

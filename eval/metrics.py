@@ -79,8 +79,9 @@ def supports(quote: str, span: tuple[str, int, int], golds: Sequence[str], gold_
     if contains_gold(quote, golds):
         return True
     src, s, e = span
-    return any(src == gs and (overlaps((s, e), (a, b), 0.3) or overlaps((a, b), (s, e), 0.3))
-               for gs, a, b in gold_spans)
+    return any(
+        src == gs and (overlaps((s, e), (a, b), 0.3) or overlaps((a, b), (s, e), 0.3)) for gs, a, b in gold_spans
+    )
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -35,20 +35,47 @@ class Row:
     problem: str = ""
 
 
-def score_row(pair: Pair, gold: list, answer_text: str, refused: bool, seconds: float,
-              passages: list[tuple[str, int, int]], cited: list[dict]) -> Row:
+def score_row(
+    pair: Pair,
+    gold: list,
+    answer_text: str,
+    refused: bool,
+    seconds: float,
+    passages: list[tuple[str, int, int]],
+    cited: list[dict],
+) -> Row:
     """Score one answer against its pair (pure)."""
     text = M.strip_markers(answer_text)
-    row = Row(pair.id, pair.kind, pair.question, list(pair.answers), text, refused, seconds,
-              M.first_hit_rank(passages, gold) if gold else None, cited)
+    row = Row(
+        pair.id,
+        pair.kind,
+        pair.question,
+        list(pair.answers),
+        text,
+        refused,
+        seconds,
+        M.first_hit_rank(passages, gold) if gold else None,
+        cited,
+    )
     if pair.answerable:
-        row.cited_support = [M.supports(c["quote"], (c["source"], c["start"], c["end"]), pair.answers, gold)
-                             for c in cited]
+        row.cited_support = [
+            M.supports(c["quote"], (c["source"], c["start"], c["end"]), pair.answers, gold) for c in cited
+        ]
         if not refused:
-            row.em, row.f1, row.contains = M.exact_match(text, pair.answers), M.f1(text, pair.answers), \
-                M.contains_gold(text, pair.answers)
-        row.problem = ("false refusal" if refused else "wrong answer" if not row.contains
-                       else "citations do not support it" if cited and not any(row.cited_support) else "")
+            row.em, row.f1, row.contains = (
+                M.exact_match(text, pair.answers),
+                M.f1(text, pair.answers),
+                M.contains_gold(text, pair.answers),
+            )
+        row.problem = (
+            "false refusal"
+            if refused
+            else "wrong answer"
+            if not row.contains
+            else "citations do not support it"
+            if cited and not any(row.cited_support)
+            else ""
+        )
         if row.problem and row.hit_rank is None:
             row.problem += " (retrieval missed the evidence)"
     elif not refused:
@@ -65,9 +92,15 @@ def summarise(rows: list[Row]) -> dict:
     cites = [s for r in answered for s in r.cited_support]
     secs = [r.seconds for r in rows]
     out = {
-        "questions": len(rows), "answerable": len(ans), "unanswerable": len(una),
-        "hit@1": M.hit_at(ranks, 1), "hit@3": M.hit_at(ranks, 3), "hit@5": M.hit_at(ranks, 5), "mrr": M.mrr(ranks),
-        "exact_match": _mean([r.em for r in ans]), "f1": _mean([r.f1 for r in ans]),
+        "questions": len(rows),
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "hit@1": M.hit_at(ranks, 1),
+        "hit@3": M.hit_at(ranks, 3),
+        "hit@5": M.hit_at(ranks, 5),
+        "mrr": M.mrr(ranks),
+        "exact_match": _mean([r.em for r in ans]),
+        "f1": _mean([r.f1 for r in ans]),
         "contains_gold": _mean([r.contains for r in ans]),
         "answers_right": sum(1 for r in ans if r.contains and not r.refused),
         "citation_precision": _mean([float(s) for s in cites]),
@@ -76,7 +109,8 @@ def summarise(rows: list[Row]) -> dict:
         "refused_unanswerable": sum(1 for r in una if r.refused),
         "false_refusals": sum(1 for r in ans if r.refused),
         "false_refusal_rate": _mean([float(r.refused) for r in ans]),
-        "latency_p50": M.percentile(secs, 50), "latency_p95": M.percentile(secs, 95),
+        "latency_p50": M.percentile(secs, 50),
+        "latency_p95": M.percentile(secs, 95),
     }
     by_kind = defaultdict(list)
     for r in rows:
@@ -141,8 +175,12 @@ def write_reports(out_dir: Path, config: dict, qa_rows: list[Row], base_rows: li
     out_dir.mkdir(parents=True, exist_ok=True)
     qa_sum = summarise(qa_rows)
     base_sum = summarise(base_rows) if base_rows else None
-    data = {"config": config, "qa": qa_sum, "baseline": base_sum,
-            "rows": {"qa": [r.__dict__ for r in qa_rows], "baseline": [r.__dict__ for r in base_rows or []]}}
+    data = {
+        "config": config,
+        "qa": qa_sum,
+        "baseline": base_sum,
+        "rows": {"qa": [r.__dict__ for r in qa_rows], "baseline": [r.__dict__ for r in base_rows or []]},
+    }
     (out_dir / "report.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
     (out_dir / "report.md").write_text(render_markdown(config, qa_sum, base_sum, qa_rows), encoding="utf-8")
     plot(out_dir / "report.png", qa_sum, base_sum)
@@ -150,11 +188,18 @@ def write_reports(out_dir: Path, config: dict, qa_rows: list[Row], base_rows: li
 
 
 HEADLINE = [
-    ("answers right (contains gold)", "contains_gold", "pct"), ("exact match", "exact_match", "pct"),
-    ("token F1", "f1", "pct"), ("retrieval hit@1", "hit@1", "pct"), ("retrieval hit@3", "hit@3", "pct"),
-    ("retrieval hit@5", "hit@5", "pct"), ("MRR", "mrr", "num"), ("citation precision", "citation_precision", "pct"),
-    ("citation recall", "citation_recall", "pct"), ("refusal accuracy (unanswerable)", "refusal_accuracy", "pct"),
-    ("false refusals (answerable)", "false_refusals", "int"), ("latency p50 (s)", "latency_p50", "sec"),
+    ("answers right (contains gold)", "contains_gold", "pct"),
+    ("exact match", "exact_match", "pct"),
+    ("token F1", "f1", "pct"),
+    ("retrieval hit@1", "hit@1", "pct"),
+    ("retrieval hit@3", "hit@3", "pct"),
+    ("retrieval hit@5", "hit@5", "pct"),
+    ("MRR", "mrr", "num"),
+    ("citation precision", "citation_precision", "pct"),
+    ("citation recall", "citation_recall", "pct"),
+    ("refusal accuracy (unanswerable)", "refusal_accuracy", "pct"),
+    ("false refusals (answerable)", "false_refusals", "int"),
+    ("latency p50 (s)", "latency_p50", "sec"),
     ("latency p95 (s)", "latency_p95", "sec"),
 ]
 
@@ -171,16 +216,27 @@ def headline_table(qa_sum: dict, base_sum: dict | None) -> str:
 
 
 def render_markdown(config: dict, qa_sum: dict, base_sum: dict | None, rows: list[Row]) -> str:
-    parts = [f"# qa eval report\n\nConfiguration: `{json.dumps(config)}`\n",
-             f"{qa_sum['questions']} questions ({qa_sum['answerable']} answerable, "
-             f"{qa_sum['unanswerable']} unanswerable).\n", headline_table(qa_sum, base_sum), "\n## By kind (qa)\n",
-             "| kind | n | right |", "|---|---|---|"]
+    parts = [
+        f"# qa eval report\n\nConfiguration: `{json.dumps(config)}`\n",
+        f"{qa_sum['questions']} questions ({qa_sum['answerable']} answerable, "
+        f"{qa_sum['unanswerable']} unanswerable).\n",
+        headline_table(qa_sum, base_sum),
+        "\n## By kind (qa)\n",
+        "| kind | n | right |",
+        "|---|---|---|",
+    ]
     parts += [f"| {k} | {v['n']} | {v['right']} |" for k, v in qa_sum["by_kind"].items()]
-    parts += ["\n## Per question (qa)\n", "| id | kind | question | answer | gold | problem |", "|---|---|---|---|---|---|"]
+    parts += [
+        "\n## Per question (qa)\n",
+        "| id | kind | question | answer | gold | problem |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ans = ("(refused) " if r.refused else "") + r.answer.replace("|", "/").replace("\n", " ")[:120]
-        parts.append(f"| {r.id} | {r.kind} | {r.question} | {ans} | {' / '.join(r.golds) or '(refuse)'} | "
-                     f"{r.problem or 'ok'} |")
+        parts.append(
+            f"| {r.id} | {r.kind} | {r.question} | {ans} | {' / '.join(r.golds) or '(refuse)'} | "
+            f"{r.problem or 'ok'} |"
+        )
     return "\n".join(parts) + "\n"
 
 
@@ -190,14 +246,24 @@ def plot(path: Path, qa_sum: dict, base_sum: dict | None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = [("answers right", "contains_gold"), ("token F1", "f1"), ("hit@3", "hit@3"),
-            ("citation precision", "citation_precision"), ("refusal accuracy", "refusal_accuracy")]
+    keys = [
+        ("answers right", "contains_gold"),
+        ("token F1", "f1"),
+        ("hit@3", "hit@3"),
+        ("citation precision", "citation_precision"),
+        ("refusal accuracy", "refusal_accuracy"),
+    ]
     xs = range(len(keys))
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
     ax.bar([x - 0.2 for x in xs], [qa_sum[k] for _, k in keys], width=0.4, label="qa", color="#2a7ab0")
     if base_sum:
-        ax.bar([x + 0.2 for x in xs], [base_sum[k] for _, k in keys], width=0.4, label="stock LlamaIndex",
-               color="#b0b0b0")
+        ax.bar(
+            [x + 0.2 for x in xs],
+            [base_sum[k] for _, k in keys],
+            width=0.4,
+            label="stock LlamaIndex",
+            color="#b0b0b0",
+        )
     ax.set_xticks(list(xs), [n for n, _ in keys])
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of questions")

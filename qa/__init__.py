@@ -7,6 +7,16 @@ from .errors import QAError
 from .ingest import IngestReport
 from .pipeline import Engine, answer, ingest
 
-__all__ = ["Answer", "Citation", "Engine", "IngestReport", "QAError", "Settings", "Trace", "answer",
-           "document_text", "ingest"]
+__all__ = [
+    "Answer",
+    "Citation",
+    "Engine",
+    "IngestReport",
+    "QAError",
+    "Settings",
+    "Trace",
+    "answer",
+    "document_text",
+    "ingest",
+]
 __version__ = "0.1.0"

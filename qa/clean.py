@@ -40,7 +40,7 @@ _DATE = re.compile(
 def line_spans(text: str) -> Iterator[Span]:
     """Spans of the non-blank lines of `text`, without their surrounding whitespace."""
     for m in re.finditer(r"[^\n]+", text):
-        start, end = m.start(), m.end()
+        start = m.start()
         line = m.group()
         stripped = line.strip()
         if not stripped:

@@ -61,8 +61,14 @@ def cmd_ask(args) -> int:
 
     a = engine_for(_settings(args)).answer(" ".join(args.question))
     if args.json:
-        out = {"text": a.text, "refused": a.refused, "citations": [asdict(c) for c in a.citations],
-               "related": [asdict(c) for c in a.related], "warnings": list(a.warnings), "trace": asdict(a.trace)}
+        out = {
+            "text": a.text,
+            "refused": a.refused,
+            "citations": [asdict(c) for c in a.citations],
+            "related": [asdict(c) for c in a.related],
+            "warnings": list(a.warnings),
+            "trace": asdict(a.trace),
+        }
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0
     print(a.text)

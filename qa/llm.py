@@ -72,8 +72,9 @@ class LlamaCppLLM:
             from llama_cpp import Llama
 
             try:
-                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  verbose=False, seed=0)
+                self._llm = Llama(
+                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
+                )
             except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
                 raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
             # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
@@ -88,14 +89,20 @@ class LlamaCppLLM:
         self.warm_up()
         if self.chat:
             messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-            for part in self._llm.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                         temperature=0.0, stream=True):
+            for part in self._llm.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            ):
                 piece = part["choices"][0]["delta"].get("content")
                 if piece:
                     yield piece
         else:
-            for part in self._llm.create_completion(prompt.completion, max_tokens=max_tokens, temperature=0.0,
-                                                    stop=["\n\n", "Question:", "Text:"], stream=True):
+            for part in self._llm.create_completion(
+                prompt.completion,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stop=["\n\n", "Question:", "Text:"],
+                stream=True,
+            ):
                 piece = part["choices"][0]["text"]
                 if piece:
                     yield piece

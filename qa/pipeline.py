@@ -19,7 +19,7 @@ from .embed import Embedder, make_embedder
 from .errors import BackendError, EmptyQuestionError, QAError
 from .evidence import Sentence, answer_type, combine, coverage, idf_weights, rank_sentences, terms, tokens
 from .ingest import IngestReport, Progress, sync
-from .llm import LLM, complete, make_llm
+from .llm import LLM, make_llm
 from .retrieve import Retriever
 from .store import Store
 
@@ -43,11 +43,17 @@ def shared(key: tuple, make: Callable[[], object]):
 class Engine:
     """Everything needed to answer questions over one corpus with one configuration."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None | str = "auto",
-                 store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        llm: LLM | None | str = "auto",
+        store: Store | None = None,
+    ) -> None:
         self.settings = settings
-        self.embedder = embedder or shared(("embed", settings.embed_model),
-                                           lambda: make_embedder(settings.embed_model))
+        self.embedder = embedder or shared(
+            ("embed", settings.embed_model), lambda: make_embedder(settings.embed_model)
+        )
         if llm == "auto":
             key = ("llm", settings.llm, settings.llm_model, settings.llm_url)
             llm = shared(key, lambda: make_llm(settings)) if settings.llm != "openai" else make_llm(settings)
@@ -116,14 +122,19 @@ class Engine:
         evidence = ranked[:EVIDENCE_SENTENCES]
         times["evidence"] = time.perf_counter() - t0 - times["retrieve"]
         base = dict(
-            question=q, query=query,
-            dense=_hits(retrieval.dense), keyword=_hits(retrieval.keyword), fused=_hits(retrieval.fused),
-            answer_type=kind, judgement=judgement.reason,
+            question=q,
+            query=query,
+            dense=_hits(retrieval.dense),
+            keyword=_hits(retrieval.keyword),
+            fused=_hits(retrieval.fused),
+            answer_type=kind,
+            judgement=judgement.reason,
             backend=self.llm.name if self.llm else "extractive",
         )
         if not judgement.ok:
-            trace = Trace(**base, evidence=_evidence_trace(ranked, 0, f"cut: {judgement.reason}"),
-                          seconds=_done(times, t0))
+            trace = Trace(
+                **base, evidence=_evidence_trace(ranked, 0, f"cut: {judgement.reason}"), seconds=_done(times, t0)
+            )
             related = tuple(from_sentence(s) for s in ranked[: self.settings.top_k])
             yield Answer(REFUSAL, True, (), trace, related, tuple(warnings))
             return
@@ -159,10 +170,13 @@ class Engine:
             support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
             support = support[: self.settings.top_k]
         citations = tuple(from_sentence(s) for s in support)
-        trace = Trace(**base, evidence=_evidence_trace(ranked, len(evidence), "kept: top evidence"),
-                      model_answer=model_answer,
-                      verification=(verdict_note if typed else verdict.reason if verdict else "no model answer"),
-                      seconds=_done(times, t0))
+        trace = Trace(
+            **base,
+            evidence=_evidence_trace(ranked, len(evidence), "kept: top evidence"),
+            model_answer=model_answer,
+            verification=(verdict_note if typed else verdict.reason if verdict else "no model answer"),
+            seconds=_done(times, t0),
+        )
         yield Answer(f"{text} {markers(len(citations))}", False, citations, trace, (), tuple(warnings))
 
     def _score_sentences(self, query: str, fused) -> list[Sentence]:
@@ -175,8 +189,9 @@ class Engine:
                 if key in seen:
                     continue
                 seen.add(key)
-                cands.append(Sentence(hit.source, hit.title, hit.text[s:e], hit.start + s, hit.start + e,
-                                      hit.id, rank))
+                cands.append(
+                    Sentence(hit.source, hit.title, hit.text[s:e], hit.start + s, hit.start + e, hit.id, rank)
+                )
         if not cands:
             return []
         qv = self.embedder.embed([query])[0]
@@ -184,18 +199,21 @@ class Engine:
         q_terms = terms(query)
         weights = idf_weights(q_terms, self._df, self._n_chunks)
         scored = []
-        for s, v in zip(cands, vecs):
+        for s, v in zip(cands, vecs, strict=False):
             dense = float(np.dot(qv, v))
             lex = coverage(q_terms, terms(s.text), weights)
-            scored.append(Sentence(**{**s.__dict__, "dense": dense, "lexical": lex,
-                                      "score": combine(dense, lex, s.chunk_rank)}))
+            scored.append(
+                Sentence(
+                    **{**s.__dict__, "dense": dense, "lexical": lex, "score": combine(dense, lex, s.chunk_rank)}
+                )
+            )
         return rank_sentences(scored)
 
     def _sentence_vectors(self, cands: list[Sentence]) -> list[np.ndarray]:
         keys = [(c.source, c.start, c.end, c.text) for c in cands]
         todo = [k for k in dict.fromkeys(keys) if k not in self._sentence_vecs]
         if todo:
-            for k, v in zip(todo, self.embedder.embed([k[3] for k in todo])):
+            for k, v in zip(todo, self.embedder.embed([k[3] for k in todo]), strict=False):
                 self._sentence_vecs[k] = v
             if len(self._sentence_vecs) > 50_000:
                 self._sentence_vecs.clear()
@@ -214,9 +232,9 @@ class Engine:
         if not vocab:
             return list(words)
         vecs = self.embedder.embed(list(words) + vocab)
-        qv, vv = vecs[: len(words)], vecs[len(words):]
+        qv, vv = vecs[: len(words)], vecs[len(words) :]
         sims = qv @ vv.T
-        return [w for w, row in zip(words, sims) if float(row.max()) < RESCUE_SIMILARITY]
+        return [w for w, row in zip(words, sims, strict=False) if float(row.max()) < RESCUE_SIMILARITY]
 
 
 def _hits(hits) -> tuple:
@@ -242,8 +260,15 @@ _engines_lock = threading.Lock()
 
 def engine_for(settings: Settings) -> Engine:
     """The process-wide engine for these settings (built once)."""
-    key = (settings.index_key(), str(settings.docs_dir.resolve()), settings.llm, settings.llm_model,
-           settings.llm_url, settings.top_k, settings.candidates)
+    key = (
+        settings.index_key(),
+        str(settings.docs_dir.resolve()),
+        settings.llm,
+        settings.llm_model,
+        settings.llm_url,
+        settings.top_k,
+        settings.candidates,
+    )
     with _engines_lock:
         if key not in _engines:
             _engines[key] = Engine(settings)
@@ -255,8 +280,9 @@ def answer(question: str, history: History = (), settings: Settings | None = Non
     return engine_for(settings or Settings()).answer(question, history)
 
 
-def ingest(docs_dir=None, settings: Settings | None = None, progress: Progress | None = None,
-           rebuild: bool = False) -> IngestReport:
+def ingest(
+    docs_dir=None, settings: Settings | None = None, progress: Progress | None = None, rebuild: bool = False
+) -> IngestReport:
     """Index a folder of documents incrementally (the public API: `from qa import ingest`)."""
     settings = settings or Settings()
     if docs_dir is not None:

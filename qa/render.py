@@ -15,24 +15,39 @@ CONTEXT_CHARS = 220
 def _highlight(text: str, start: int, end: int, lo: int, hi: int, mark_id: str = "") -> str:
     """text[lo:hi] as HTML with text[start:end] in a <mark>."""
     ident = f' id="{mark_id}"' if mark_id else ""
-    return (html.escape(text[lo:start]) + f"<mark{ident}>" + html.escape(text[start:end]) + "</mark>"
-            + html.escape(text[end:hi]))
+    return (
+        html.escape(text[lo:start])
+        + f"<mark{ident}>"
+        + html.escape(text[start:end])
+        + "</mark>"
+        + html.escape(text[end:hi])
+    )
 
 
 def citation_card(n: int | str, c: Citation, doc: str | None) -> str:
     """One source: its number, file and title, the passage with the span marked, and the whole document."""
-    head = (f'<div class="qa-cite-head"><span class="qa-num">[{n}]</span> <b>{html.escape(c.source)}</b>'
-            + (f' <span class="qa-title">{html.escape(c.title)}</span>' if c.title else "") + "</div>")
-    if doc is None or doc[c.start:c.end] != c.quote:
+    head = (
+        f'<div class="qa-cite-head"><span class="qa-num">[{n}]</span> <b>{html.escape(c.source)}</b>'
+        + (f' <span class="qa-title">{html.escape(c.title)}</span>' if c.title else "")
+        + "</div>"
+    )
+    if doc is None or doc[c.start : c.end] != c.quote:
         body = f'<div class="qa-passage"><mark>{html.escape(c.quote)}</mark></div>'
         full = ""
     else:
         lo = max(0, c.start - CONTEXT_CHARS)
         hi = min(len(doc), c.end + CONTEXT_CHARS)
-        body = ('<div class="qa-passage">' + ("… " if lo else "") + _highlight(doc, c.start, c.end, lo, hi)
-                + (" …" if hi < len(doc) else "") + "</div>")
-        full = ('<details class="qa-doc"><summary>Open the whole document</summary>'
-                f'<div class="qa-doc-text">{_highlight(doc, c.start, c.end, 0, len(doc), "qa-mark")}</div></details>')
+        body = (
+            '<div class="qa-passage">'
+            + ("… " if lo else "")
+            + _highlight(doc, c.start, c.end, lo, hi)
+            + (" …" if hi < len(doc) else "")
+            + "</div>"
+        )
+        full = (
+            '<details class="qa-doc"><summary>Open the whole document</summary>'
+            f'<div class="qa-doc-text">{_highlight(doc, c.start, c.end, 0, len(doc), "qa-mark")}</div></details>'
+        )
     return f'<div class="qa-cite" data-source="{html.escape(c.source)}">{head}{body}{full}</div>'
 
 
@@ -48,8 +63,11 @@ def sources_html(a: Answer | None, load_doc: Callable[[str], str | None]) -> str
         return docs[src]
 
     if a.refused:
-        intro = ('<div class="qa-refusal">The documents don\'t say. '
-                 + ("The closest passages are shown as related, not as support." if a.related else "") + "</div>")
+        intro = (
+            '<div class="qa-refusal">The documents don\'t say. '
+            + ("The closest passages are shown as related, not as support." if a.related else "")
+            + "</div>"
+        )
         cards = [citation_card(f"related {i}", c, doc(c.source)) for i, c in enumerate(a.related, start=1)]
         return intro + "".join(cards)
     return "".join(citation_card(i, c, doc(c.source)) for i, c in enumerate(a.citations, start=1))
@@ -68,15 +86,26 @@ def trace_markdown(a: Answer | None) -> str:
     if a is None:
         return "Ask a question to see how its sources were chosen."
     t = a.trace
-    parts = [f"**Question:** {t.question}", f"**Search query:** {t.query}",
-             f"**Answer type expected:** {t.answer_type}", f"**Evidence judgement:** {t.judgement}"]
+    parts = [
+        f"**Question:** {t.question}",
+        f"**Search query:** {t.query}",
+        f"**Answer type expected:** {t.answer_type}",
+        f"**Evidence judgement:** {t.judgement}",
+    ]
     if t.model_answer is not None:
         parts.append(f"**Model's draft:** {t.model_answer} — *{t.verification}*")
     elif not a.refused:
         parts.append(f"**Answer built from the evidence** ({t.verification})")
-    parts += ["", _hits_table(t.keyword, "Keyword (BM25) list"), _hits_table(t.dense, "Dense (embedding) list"),
-              _hits_table(t.fused, "Fused list (reciprocal rank fusion)"), "**Evidence sentences**", "",
-              "| file | chars | score | kept or cut |", "|---|---|---|---|"]
+    parts += [
+        "",
+        _hits_table(t.keyword, "Keyword (BM25) list"),
+        _hits_table(t.dense, "Dense (embedding) list"),
+        _hits_table(t.fused, "Fused list (reciprocal rank fusion)"),
+        "**Evidence sentences**",
+        "",
+        "| file | chars | score | kept or cut |",
+        "|---|---|---|---|",
+    ]
     parts += [f"| {src} | {s}–{e} | {score:.3f} | {why} |" for src, s, e, score, why in t.evidence]
     if t.seconds:
         parts.append("\n**Timings (s):** " + ", ".join(f"{k} {v:.2f}" for k, v in t.seconds.items()))
@@ -90,5 +119,7 @@ def documents_rows(metadata: dict[str, dict]) -> list[list]:
         f = files.setdefault(meta["source"], {"title": meta.get("title", ""), "chunks": 0, "at": 0.0})
         f["chunks"] += 1
         f["at"] = max(f["at"], float(meta.get("indexed_at", 0)))
-    return [[src, f["title"], f["chunks"], time.strftime("%Y-%m-%d %H:%M", time.localtime(f["at"]))]
-            for src, f in sorted(files.items())]
+    return [
+        [src, f["title"], f["chunks"], time.strftime("%Y-%m-%d %H:%M", time.localtime(f["at"]))]
+        for src, f in sorted(files.items())
+    ]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .embed import Embedder
-from .store import StoredChunk, Store
+from .store import Store, StoredChunk
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,9 @@ class Hit:
     @classmethod
     def of(cls, chunk: StoredChunk, score: float) -> Hit:
         m = chunk.meta
-        return cls(chunk.id, m["source"], m.get("title", ""), chunk.text, int(m["start"]), int(m["end"]),
-                   float(score))
+        return cls(
+            chunk.id, m["source"], m.get("title", ""), chunk.text, int(m["start"]), int(m["end"]), float(score)
+        )
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class Retrieval:
     fused: tuple[Hit, ...]
 
 
-def rrf(lists: Sequence[Sequence[Hit]], k: int = 60, weights: Sequence[float] | None = None,
-        limit: int | None = None) -> list[Hit]:
+def rrf(
+    lists: Sequence[Sequence[Hit]], k: int = 60, weights: Sequence[float] | None = None, limit: int | None = None
+) -> list[Hit]:
     """Reciprocal rank fusion: score(d) = sum of w / (k + rank) over the lists that hold d.
 
     Written out rather than taken from llama-index's QueryFusionRetriever because the trace
@@ -49,7 +51,7 @@ def rrf(lists: Sequence[Sequence[Hit]], k: int = 60, weights: Sequence[float] | 
     weights = weights or [1.0] * len(lists)
     scores: dict[str, float] = {}
     first: dict[str, Hit] = {}
-    for hits, w in zip(lists, weights):
+    for hits, w in zip(lists, weights, strict=False):
         for rank, hit in enumerate(hits, start=1):
             scores[hit.id] = scores.get(hit.id, 0.0) + w / (k + rank)
             first.setdefault(hit.id, hit)
@@ -75,7 +77,9 @@ class KeywordIndex:
 
             nodes = [TextNode(id_=c.id, text=c.text) for c in chunks]
             self._retriever = BM25Retriever.from_defaults(
-                nodes=nodes, similarity_top_k=min(10, len(nodes)), stemmer=Stemmer.Stemmer("english"),
+                nodes=nodes,
+                similarity_top_k=min(10, len(nodes)),
+                stemmer=Stemmer.Stemmer("english"),
                 language="english",
             )
 

@@ -25,8 +25,13 @@ class StoredChunk:
 def collection_name(settings: Settings) -> str:
     """One collection per corpus folder, embedder and chunking, so indexes never mix."""
     key = "|".join(
-        [str(settings.docs_dir.resolve()), settings.embed_model, str(settings.chunk_size),
-         str(settings.chunk_overlap), str(SCHEMA_VERSION)]
+        [
+            str(settings.docs_dir.resolve()),
+            settings.embed_model,
+            str(settings.chunk_size),
+            str(settings.chunk_overlap),
+            str(SCHEMA_VERSION),
+        ]
     )
     return f"{settings.collection}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
@@ -71,8 +76,7 @@ class Store:
             )
         except Exception as e:
             raise IndexError_(
-                f"The index collection {self.name} cannot be opened ({e}). "
-                "Rebuild it with: qa ingest --rebuild"
+                f"The index collection {self.name} cannot be opened ({e}). Rebuild it with: qa ingest --rebuild"
             ) from e
 
     def reset(self) -> None:
@@ -100,7 +104,7 @@ class Store:
     def metadata(self) -> dict[str, dict]:
         """id -> metadata for every chunk (what ingest compares against)."""
         got = self.col.get(include=["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"]))
+        return dict(zip(got["ids"], got["metadatas"], strict=False))
 
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
@@ -108,22 +112,29 @@ class Store:
         vecs = got.get("embeddings") if with_vectors else None
         return [
             (StoredChunk(i, d, m), (list(vecs[n]) if vecs is not None else None))
-            for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"]))
+            for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=False))
         ]
 
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk with its text (for the keyword index)."""
         got = self.col.get(include=["documents", "metadatas"])
-        return [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return [
+            StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
+        ]
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks by cosine similarity, best first."""
         n = self.count()
         if n == 0:
             return []
-        res = self.col.query(query_embeddings=[vector.tolist()], n_results=min(k, n),
-                             include=["documents", "metadatas", "distances"])
+        res = self.col.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(k, n),
+            include=["documents", "metadatas", "distances"],
+        )
         return [
             (StoredChunk(i, d, m), 1.0 - float(dist))
-            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+            for i, d, m, dist in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
+            )
         ]

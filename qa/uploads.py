@@ -35,7 +35,9 @@ def check_content(name: str, data: bytes, max_bytes: int) -> None:
     if not data.strip():
         raise UploadError(f"Refused {name!r}: the file is empty.")
     if len(data) > max_bytes:
-        raise UploadError(f"Refused {name!r}: {len(data) / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit.")
+        raise UploadError(
+            f"Refused {name!r}: {len(data) / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit."
+        )
     if name.lower().endswith(".pdf"):
         if not data.startswith(b"%PDF-"):
             raise UploadError(f"Refused {name!r}: it is not a PDF file.")

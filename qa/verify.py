@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .evidence import (
-    ANY, NUMBER, Sentence, typed_spans, has_type, new_names, number_values, stem, terms, tokens,
+    ANY,
+    NUMBER,
+    Sentence,
+    has_type,
+    new_names,
+    number_values,
+    stem,
+    terms,
+    tokens,
+    typed_spans,
 )
 
 # Tuned on the seed eval set (eval/): answerable questions score at least this on their best sentence.
@@ -95,7 +104,9 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     scattered = [t for t in answer_terms if t not in best_one]
     if len(scattered) > max(1, len(answer_terms) // 5):
         return Verdict(False, f"no single evidence sentence supports it (missing {scattered[:5]})")
-    typed = (number_values(answer) - number_values(question)) if kind == NUMBER else has_type(answer, kind, question)
+    typed = (
+        (number_values(answer) - number_values(question)) if kind == NUMBER else has_type(answer, kind, question)
+    )
     if kind != ANY and not typed:
         return Verdict(False, f"answer holds no {kind}")
     q_terms = set(terms(question))
@@ -108,8 +119,12 @@ def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[
     """The asked-for kind of span (a number, date or name) nearest the question's words, if any."""
     # The span nearest the question's own words in a well-scored sentence: 50 characters away
     # costs about as much as 0.2 of evidence score.
-    options = [(s.score - 0.004 * dist, span, s) for s in ranked[:4] if about_question(s)
-               for span, dist in typed_spans(s.text, kind, question)[:1]]
+    options = [
+        (s.score - 0.004 * dist, span, s)
+        for s in ranked[:4]
+        if about_question(s)
+        for span, dist in typed_spans(s.text, kind, question)[:1]
+    ]
     if options:
         _, span, s = max(options, key=lambda o: o[0])
         return _with_unit(s.text, span, kind), s
@@ -131,7 +146,7 @@ def _with_unit(sentence: str, span: str, kind: str) -> str:
         return span
     i = sentence.find(span)
     before = sentence[:i]
-    after = sentence[i + len(span):]
+    after = sentence[i + len(span) :]
     qual = re.search(r"(more than|nearly|about|over|almost|at least|around|under)\s+$", before, re.IGNORECASE)
     noun = re.match(r"\s+([a-z]+(?:\s+(?:old|times|a\s+\w+))?)", after)
     out = span

@@ -61,10 +61,17 @@ def app(tmp_path_factory):
     docs = tmp / "docs"
     shutil.copytree(ROOT / "seeds", docs)
     port = free_port()
-    env = {**os.environ, "QA_DOCS_DIR": str(docs), "QA_DATA_DIR": str(tmp / "data"), "QA_PORT": str(port),
-           "QA_MAX_UPLOAD_MB": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        "QA_DOCS_DIR": str(docs),
+        "QA_DATA_DIR": str(tmp / "data"),
+        "QA_PORT": str(port),
+        "QA_MAX_UPLOAD_MB": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_up(url, proc)
@@ -75,5 +82,3 @@ def app(tmp_path_factory):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-

@@ -16,8 +16,11 @@ pytestmark = pytest.mark.slow
 
 def start_server(path, port):
     exe = shutil.which("chroma") or str(__import__("pathlib").Path(__import__("sys").executable).parent / "chroma")
-    proc = subprocess.Popen([exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import chromadb
 
     deadline = time.time() + 60
@@ -41,8 +44,9 @@ def stop(proc):
 
 def test_ingest_answer_restart_answer(tmp_path, corpus):
     port = free_port()
-    settings = Settings(docs_dir=corpus, data_dir=tmp_path / "local", chroma_url=f"127.0.0.1:{port}",
-                        llm="extractive")
+    settings = Settings(
+        docs_dir=corpus, data_dir=tmp_path / "local", chroma_url=f"127.0.0.1:{port}", llm="extractive"
+    )
     proc = start_server(tmp_path / "server", port)
     try:
         engine = Engine(settings)

@@ -15,8 +15,14 @@ def _kept_and_dropped(name):
 
 def test_bbc_page_furniture_is_dropped_and_article_kept():
     text, spans, kept, dropped = _kept_and_dropped("004_277fab3659fc019e.txt")
-    for junk in ["Print Sponsor", "BBC iD", "Sign in", "BBC navigation",
-                 "Americas Africa Europe Middle East South Asia Asia Pacific", "Has China's housing bubble burst?"]:
+    for junk in [
+        "Print Sponsor",
+        "BBC iD",
+        "Sign in",
+        "BBC navigation",
+        "Americas Africa Europe Middle East South Asia Asia Pacific",
+        "Has China's housing bubble burst?",
+    ]:
         assert junk in dropped
     assert not any("best viewed" in k or "Copyright" in k for k in kept)
     # Every real sentence of the article survives, the last one included.
@@ -51,5 +57,9 @@ def test_titles_and_datelines():
 def test_sentence_spans_are_exact_and_break_at_lines():
     text = "Title line\nFirst sentence here. Second one, Mr. Smith said.\n\nThird."
     spans = sentence_spans(text)
-    assert [text[a:b] for a, b in spans] == ["Title line", "First sentence here.", "Second one, Mr. Smith said.",
-                                             "Third."]
+    assert [text[a:b] for a, b in spans] == [
+        "Title line",
+        "First sentence here.",
+        "Second one, Mr. Smith said.",
+        "Third.",
+    ]

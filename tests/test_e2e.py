@@ -20,13 +20,16 @@ def real(tmp_path_factory):
     return Settings(docs_dir=SEEDS, data_dir=tmp_path_factory.mktemp("e2e"), llm="local")
 
 
-@pytest.mark.parametrize("question, expected, source", [
-    ("How old was Baby P when he died?", "17", None),
-    ("What was the name of the lodger convicted over Baby P's death?", "Jason Owen", None),
-    ("Who is the Ofsted chief inspector?", "Christine Gilbert", "002_74398830eb76dfcf.txt"),
-    ("Who is the leader of Haringey council?", "Kober", "004_277fab3659fc019e.txt"),
-    ("In what year was Victoria Climbie murdered?", "2000", "000_a6d396aacebdc077.txt"),
-])
+@pytest.mark.parametrize(
+    "question, expected, source",
+    [
+        ("How old was Baby P when he died?", "17", None),
+        ("What was the name of the lodger convicted over Baby P's death?", "Jason Owen", None),
+        ("Who is the Ofsted chief inspector?", "Christine Gilbert", "002_74398830eb76dfcf.txt"),
+        ("Who is the leader of Haringey council?", "Kober", "004_277fab3659fc019e.txt"),
+        ("In what year was Victoria Climbie murdered?", "2000", "000_a6d396aacebdc077.txt"),
+    ],
+)
 def test_seed_questions_are_answered_and_cited(real, question, expected, source):
     a = answer(question, settings=real)
     assert not a.refused, a.trace.judgement
@@ -39,10 +42,13 @@ def test_seed_questions_are_answered_and_cited(real, question, expected, source)
     assert any(expected.lower() in c.quote.lower() for c in a.citations)
 
 
-@pytest.mark.parametrize("question", [
-    "What prison sentence did Baby P's mother receive?",
-    "How much compensation was paid to Baby P's family?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What prison sentence did Baby P's mother receive?",
+        "How much compensation was paid to Baby P's family?",
+    ],
+)
 def test_unanswerable_questions_are_refused(real, question):
     a = answer(question, settings=real)
     assert a.refused and a.citations == ()
@@ -50,15 +56,25 @@ def test_unanswerable_questions_are_refused(real, question):
 
 
 def test_cli_ask_json(real, tmp_path):
-    env = {"QA_DOCS_DIR": str(real.docs_dir), "QA_DATA_DIR": str(real.data_dir), "QA_LLM": "extractive",
-           "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "--json", "Who is the MP for Hornsey and Wood Green?"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    env = {
+        "QA_DOCS_DIR": str(real.docs_dir),
+        "QA_DATA_DIR": str(real.data_dir),
+        "QA_LLM": "extractive",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", "--json", "Who is the MP for Hornsey and Wood Green?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "Featherstone" in data["text"] and data["citations"][0]["source"] == "001_9d6825c7be89d32a.txt"
-    empty = subprocess.run([sys.executable, "-m", "qa.cli", "ask", " "], capture_output=True, text=True, env=env,
-                           timeout=300)
+    empty = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", " "], capture_output=True, text=True, env=env, timeout=300
+    )
     assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
 
 

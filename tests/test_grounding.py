@@ -4,8 +4,10 @@ from qa.answer import build_prompt, condense, normalise_question
 from qa.evidence import DATE, NUMBER, PERSON, Sentence, answer_type, find_typed, number_values
 from qa.verify import clean_answer, extractive_answer, judge, verify
 
-EV = ["His 27-year-old mother, her 32-year-old boyfriend and their lodger Jason Owen, 36 from Bromley, "
-      "were all convicted of causing or allowing the child's death."]
+EV = [
+    "His 27-year-old mother, her 32-year-old boyfriend and their lodger Jason Owen, 36 from Bromley, "
+    "were all convicted of causing or allowing the child's death."
+]
 
 
 def _s(text, score=0.8, lexical=0.8):

@@ -3,7 +3,9 @@
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from qa.cite import document_text, is_exact
 from qa.config import Settings
@@ -25,11 +27,14 @@ def hostile_corpus(corpus):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question, expected", [
-    ("Who is the Ofsted chief inspector?", "Gilbert"),
-    ("What did officials say Baby P had been used as?", "punch bag"),
-    ("Who is the MP for Hornsey and Wood Green?", "Featherstone"),
-])
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Who is the Ofsted chief inspector?", "Gilbert"),
+        ("What did officials say Baby P had been used as?", "punch bag"),
+        ("Who is the MP for Hornsey and Wood Green?", "Featherstone"),
+    ],
+)
 def test_injected_instructions_change_nothing(tmp_path, hostile_corpus, question, expected):
     s = Settings(docs_dir=hostile_corpus, data_dir=tmp_path / "d", llm="local")
     a = Engine(s).answer(question)
@@ -49,16 +54,32 @@ def fuzz_engine(tmp_path_factory):
     return e
 
 
-MARKERS = ["<|im_start|>", "<|im_end|>", "[INST]", "</s>", "<start_of_turn>", "Question:", "Short answer:",
-           "[1]", "{context_str}", "{query_str}", "###", "\x00", "\u202e", "\ufeff"]
+MARKERS = [
+    "<|im_start|>",
+    "<|im_end|>",
+    "[INST]",
+    "</s>",
+    "<start_of_turn>",
+    "Question:",
+    "Short answer:",
+    "[1]",
+    "{context_str}",
+    "{query_str}",
+    "###",
+    "\x00",
+    "\u202e",
+    "\ufeff",
+]
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.one_of(
-    st.text(max_size=300),
-    st.lists(st.sampled_from(MARKERS), max_size=30).map("".join),
-    st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=3000).map(lambda t: t * 40),
-))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.lists(st.sampled_from(MARKERS), max_size=30).map("".join),
+        st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=3000).map(lambda t: t * 40),
+    )
+)
 def test_fuzzed_questions_only_raise_qa_errors(fuzz_engine, question):
     t0 = time.perf_counter()
     try:

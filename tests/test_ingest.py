@@ -15,7 +15,7 @@ def test_chunk_offsets_point_at_the_text(corpus):
         chunks = chunk_document(text, path.name, "h" * 64, chunk_size=96, chunk_overlap=16)
         assert chunks, path
         for c in chunks:
-            assert text[c.start:c.end] == c.text
+            assert text[c.start : c.end] == c.text
             assert c.count == len(chunks)
             assert "Print Sponsor" not in c.text and "Related articles" not in c.text
 
@@ -45,8 +45,12 @@ def test_incremental_reingest(settings, corpus):
     assert rep.renamed == (("004_277fab3659fc019e.txt", "renamed.txt"),)
     assert emb.texts_embedded == 1  # only the changed file's single chunk
     sources = {m["source"] for m in Store(settings).metadata().values()}
-    assert sources == {"000_a6d396aacebdc077.txt", "002_74398830eb76dfcf.txt", "003_7d1de0c64763a0a0.txt",
-                       "renamed.txt"}
+    assert sources == {
+        "000_a6d396aacebdc077.txt",
+        "002_74398830eb76dfcf.txt",
+        "003_7d1de0c64763a0a0.txt",
+        "renamed.txt",
+    }
     assert rep.chunks < n_chunks
 
 
@@ -87,7 +91,9 @@ def test_bad_files_are_skipped_and_listed(settings, corpus, tmp_path):
 def test_html_and_markdown_are_read(settings, corpus):
     (corpus / "page.html").write_text(
         "<html><head><script>var x=1;</script></head><body><nav>Home News</nav>"
-        "<p>The zebra crossing was repainted on Tuesday.</p></body></html>", encoding="utf-8")
+        "<p>The zebra crossing was repainted on Tuesday.</p></body></html>",
+        encoding="utf-8",
+    )
     rep = _sync(settings, HashEmbedder())
     assert "page.html" in rep.added
     text = read_text(corpus / "page.html")
@@ -100,7 +106,7 @@ def test_pdf_is_read_and_cited_by_its_extracted_text(settings, corpus):
     assert "notice.pdf" in rep.added
     text = read_text(corpus / "notice.pdf")
     chunks = chunk_document(text, "notice.pdf", "h" * 64, 96, 16)
-    assert "zebra crossing" in chunks[0].text and text[chunks[0].start:chunks[0].end] == chunks[0].text
+    assert "zebra crossing" in chunks[0].text and text[chunks[0].start : chunks[0].end] == chunks[0].text
 
 
 def test_missing_and_empty_folders_give_clear_errors(tmp_path):

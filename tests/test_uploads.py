@@ -5,8 +5,21 @@ from qa.uploads import UploadError, remove_document, safe_name, store_upload
 MB = 2**20
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "..\\x.txt", ".hidden.txt", "~root.txt",
-                                  "a/b.txt", "", "evil\x00.txt", "notes.exe", "x" * 300 + ".txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..\\x.txt",
+        ".hidden.txt",
+        "~root.txt",
+        "a/b.txt",
+        "",
+        "evil\x00.txt",
+        "notes.exe",
+        "x" * 300 + ".txt",
+    ],
+)
 def test_hostile_or_odd_names_are_refused(name):
     with pytest.raises(UploadError):
         safe_name(name)
@@ -15,8 +28,13 @@ def test_hostile_or_odd_names_are_refused(name):
 def test_bad_content_is_refused_and_nothing_written(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    cases = {"empty.txt": b"  \n", "bin.txt": b"\x00\x01\x02", "latin.txt": "caf\xe9".encode("latin-1"),
-             "fake.pdf": b"hello", "big.txt": b"a" * (2 * MB)}
+    cases = {
+        "empty.txt": b"  \n",
+        "bin.txt": b"\x00\x01\x02",
+        "latin.txt": "caf\xe9".encode("latin-1"),
+        "fake.pdf": b"hello",
+        "big.txt": b"a" * (2 * MB),
+    }
     for name, data in cases.items():
         with pytest.raises(UploadError, match="Refused"):
             store_upload(docs, name, data, max_bytes=MB)
