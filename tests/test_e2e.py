@@ -26,7 +26,8 @@ def real(tmp_path_factory):
         ("How old was Baby P when he died?", "17", None),
         ("What was the name of the lodger convicted over Baby P's death?", "Jason Owen", None),
         ("Who is the Ofsted chief inspector?", "Christine Gilbert", "002_74398830eb76dfcf.txt"),
-        ("Who is the leader of Haringey council?", "Kober", "004_277fab3659fc019e.txt"),
+        ("How old was Jason Owen?", "36", None),
+        ("Who is the MP for Hornsey and Wood Green?", "Lynne Featherstone", "001_9d6825c7be89d32a.txt"),
         ("In what year was Victoria Climbie murdered?", "2000", "000_a6d396aacebdc077.txt"),
     ],
 )
