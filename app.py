@@ -203,6 +203,16 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def exposure_warning(settings: Settings) -> str | None:
+    """A loud warning when the app listens beyond this machine without a login."""
+    if _is_loopback(settings.host) or settings.auth:
+        return None
+    return (
+        f"!!! WARNING: qa is listening on {settings.host}:{settings.port} WITHOUT A LOGIN. Anyone who can "
+        "reach this address can read your documents. Set QA_AUTH=user:password or QA_HOST=127.0.0.1. !!!"
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -220,12 +230,9 @@ def main() -> int:
     if settings.auth:
         user, _, password = settings.auth.get_secret_value().partition(":")
         auth = (user, password)
-    if not _is_loopback(settings.host) and auth is None:
-        log.warning(
-            "!!! qa is listening on %s without a login: anyone who can reach this address can read "
-            "your documents. Set QA_AUTH=user:password.",
-            settings.host,
-        )
+    warning = exposure_warning(settings)
+    if warning:
+        log.warning(warning)
     build_app(settings).queue(default_concurrency_limit=4).launch(
         server_name=settings.host, server_port=settings.port, auth=auth, css=CSS, show_error=False
     )

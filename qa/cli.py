@@ -39,6 +39,10 @@ def cmd_ingest(args) -> int:
     from .pipeline import engine_for
 
     settings = _settings(args)
+    if args.rebuild:
+        from .store import open_store
+
+        open_store(settings, rebuild=True)  # a damaged local index is wiped before anything reads it
     engine = engine_for(settings)
     bar, update = _progress_bar()
     with bar:

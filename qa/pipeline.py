@@ -21,7 +21,7 @@ from .evidence import Sentence, answer_type, combine, coverage, idf_weights, ran
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
 from .retrieve import Retriever
-from .store import Store
+from .store import Store, open_store
 
 EVIDENCE_SENTENCES = 4
 RESCUE_SIMILARITY = 0.5  # a word the corpus never uses still counts if a nearby word means the same
@@ -58,7 +58,7 @@ class Engine:
             key = ("llm", settings.llm, settings.llm_model, settings.llm_url)
             llm = shared(key, lambda: make_llm(settings)) if settings.llm != "openai" else make_llm(settings)
         self.llm = llm
-        self.store = store or Store(settings)
+        self.store = store or open_store(settings)
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
         self._df: Counter = Counter()
@@ -166,6 +166,11 @@ class Engine:
             text = model_answer
             support = supporting(model_answer, evidence, self.settings.top_k)
         else:
+            if verdict is not None:
+                warnings.append(
+                    f"The model's answer was not used ({verdict.reason}); this answer is taken "
+                    "from the documents instead."
+                )
             text, best = V.extractive_answer(query, kind, evidence)
             support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
             support = support[: self.settings.top_k]

@@ -138,3 +138,20 @@ class Store:
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
             )
         ]
+
+
+def open_store(settings: Settings, rebuild: bool = False) -> Store:
+    """Open the store; with rebuild, a local index that cannot be opened is wiped and made anew."""
+    try:
+        return Store(settings)
+    except IndexError_:
+        if not rebuild or settings.chroma_url:
+            raise
+    import shutil
+
+    from chromadb.api.client import SharedSystemClient
+
+    # chromadb keeps one system per path in-process; drop it so the fresh folder is really reopened.
+    SharedSystemClient.clear_system_cache()
+    shutil.rmtree(settings.data_dir / "chroma", ignore_errors=True)
+    return Store(settings)

@@ -75,6 +75,7 @@ def app(tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_up(url, proc)
+        (tmp / "app.pid").write_text(str(proc.pid))
         yield url, docs, tmp
     finally:
         proc.terminate()

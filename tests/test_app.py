@@ -140,3 +140,19 @@ def test_login_required_when_qa_auth_is_set(tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=20)[0]
     assert "s3cret-pass" not in out
+
+
+def test_twenty_users_at_once_get_their_own_right_answers(app):
+    from bench.load import ask_concurrently, rss_mib
+
+    url, _, tmp = app
+    pid = int((tmp / "app.pid").read_text())
+    ask_concurrently(url, 2, timeout=300)  # warm-up
+    memory = [rss_mib(pid)]
+    for _ in range(2):
+        results, _wall = ask_concurrently(url, 20, timeout=300)
+        wrong = [(r.question, r.answer) for r in results if not r.ok]
+        assert not wrong, wrong
+        memory.append(rss_mib(pid))
+    # Memory settles: the second round adds little to what the first one took.
+    assert memory[2] - memory[1] < 150, memory

@@ -1,0 +1,153 @@
+"""Faults: damaged indexes, ingests killed mid-way, LLM backends that hang or talk nonsense."""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from pydantic import SecretStr
+
+from qa.config import Settings
+from qa.errors import IndexError_
+from qa.pipeline import Engine
+from qa.store import Store
+from tests.conftest import ROOT
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+OPEN_Q = "What did officials say Baby P had been used as?"
+
+
+def _cli(env, *args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
+    Engine(settings, embedder=HashEmbedder(), llm=None).ingest()
+    db = settings.data_dir / "chroma" / "chroma.sqlite3"
+    with db.open("r+b") as f:
+        f.write(b"not a database " * 200)
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    with pytest.raises(IndexError_, match="qa ingest --rebuild"):
+        Store(settings)
+    env = {"QA_DOCS_DIR": str(settings.docs_dir), "QA_DATA_DIR": str(settings.data_dir), "QA_LLM": "extractive"}
+    asked = _cli(env, "ask", "Who is the Ofsted chief inspector?")
+    assert asked.returncode == 2 and "qa ingest --rebuild" in asked.stderr and "Traceback" not in asked.stderr
+    rebuilt = _cli(env, "ingest", "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "5 added" in rebuilt.stdout
+    assert "Gilbert" in _cli(env, "ask", "Who is the Ofsted chief inspector?").stdout
+
+
+@pytest.mark.slow
+def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
+    # Enough text that an ingest takes a few seconds, so kills land in the middle of it.
+    for i in range(40):
+        (corpus / f"extra_{i:02d}.txt").write_text(
+            "\n\n".join(
+                f"Report {i}, paragraph {j}: the committee met in room {i * 7 + j} and agreed "
+                f"item {j} of the plan for district {i}."
+                for j in range(30)
+            ),
+            encoding="utf-8",
+        )
+    env = {"QA_DOCS_DIR": str(corpus), "QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive"}
+    rng = random.Random(7)
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "ingest"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(4.0, 9.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # The index still answers after every kill.
+        asked = _cli(env, "ask", "Who is the Ofsted chief inspector?")
+        assert asked.returncode == 0, asked.stderr
+    assert _cli(env, "ingest").returncode == 0
+    clean_env = {**env, "QA_DATA_DIR": str(tmp_path / "clean")}
+    assert _cli(clean_env, "ingest").returncode == 0
+
+    def state(data_dir):
+        s = Settings(docs_dir=corpus, data_dir=data_dir)
+        return sorted(
+            (m["source"], m["doc_hash"], m["chunk_index"], m["start"], m["end"])
+            for m in Store(s).metadata().values()
+        )
+
+    assert state(tmp_path / "data") == state(tmp_path / "clean")
+
+
+def test_garbage_from_the_model_falls_back_with_a_warning(settings):
+    e = Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM("\x00\x01 ### <|im_end|> zxqv qqq wobble"))
+    a = e.answer(OPEN_Q)
+    assert "punch bag" in a.text
+    assert any("model's answer was not used" in w for w in a.warnings)
+
+
+def test_llm_server_that_hangs_times_out_and_falls_back(settings):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(5)
+    held = []
+    stop = threading.Event()
+
+    def accept_and_hold():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])  # accept, never answer
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept_and_hold, daemon=True)
+    t.start()
+    try:
+        s = settings.model_copy(
+            update={
+                "llm": "openai",
+                "llm_url": f"http://127.0.0.1:{srv.getsockname()[1]}/v1",
+                "llm_model": "m",
+                "llm_timeout": 1.0,
+                "llm_api_key": SecretStr("sk-test-SECRET-123"),
+            }
+        )
+        e = Engine(s, embedder=HashEmbedder())
+        t0 = time.perf_counter()
+        a = e.answer(OPEN_Q)
+        assert time.perf_counter() - t0 < 15
+        assert "punch bag" in a.text
+        assert any("failed" in w and "extractive" in w for w in a.warnings)
+        assert "SECRET" not in repr(a) and "SECRET" not in repr(s)
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        srv.close()
+
+
+def test_very_large_file_is_skipped_and_listed(settings, corpus):
+    big = corpus / "huge.txt"
+    with big.open("wb") as f:
+        f.truncate(60 * 2**20)  # sparse: 60 MiB on paper, nothing on disk
+    from qa.ingest import sync
+
+    rep = sync(settings, Store(settings), HashEmbedder())
+    assert dict(rep.skipped)["huge.txt"].startswith("larger than")
