@@ -339,11 +339,12 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
         if re.search(r"\bhow old\b|\bwhat age\b", question, re.IGNORECASE):
             # Ages look like "17-month-old", "(36)", "aged 8", "turned 31"; other numbers rank far behind.
             vague = {m.start() for m in found if not _AGE_RE.search(text[max(0, m.start() - 8) : m.end() + 12])}
-            penalty = 120
+            penalty = 400  # any age in the evidence beats every other number
     elif kind == DATE:
         given = set(tokens(question))
         found = [m for m in _DATE_RE.finditer(text) if not set(tokens(m.group())) <= given]
         # A full date ("3 August 2007") beats "today" or a bare year.
+        penalty = 100
         vague = {
             m.start() for m in found if not (re.search(r"\d{4}", m.group()) and re.search(r"[A-Za-z]", m.group()))
         }

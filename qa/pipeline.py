@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -19,6 +18,7 @@ from .embed import Embedder, make_embedder
 from .errors import BackendError, EmptyQuestionError, QAError
 from .evidence import Sentence, answer_type, combine, coverage, idf_weights, rank_sentences, terms, tokens
 from .ingest import IngestReport, Progress, sync
+from .keyword import KeywordIndex, fingerprint
 from .llm import LLM, make_llm
 from .retrieve import Retriever
 from .store import Store, open_store
@@ -59,9 +59,10 @@ class Engine:
             llm = shared(key, lambda: make_llm(settings)) if settings.llm != "openai" else make_llm(settings)
         self.llm = llm
         self.store = store or open_store(settings)
+        self.keyword = KeywordIndex(settings.data_dir / "keyword" / f"{self.store.name}.sqlite")
+        self.store.keyword = self.keyword
         self._lock = threading.RLock()
         self._retriever: Retriever | None = None
-        self._df: Counter = Counter()
         self._sentence_vecs: dict[tuple, np.ndarray] = {}
 
     # --- index -------------------------------------------------------------------------------
@@ -70,8 +71,7 @@ class Engine:
         """Sync the index with the documents folder."""
         with self._lock:
             report = sync(self.settings, self.store, self.embedder, progress=progress, rebuild=rebuild)
-            if report.changed or rebuild or self._retriever is None:
-                self._load_indexes()
+            self._load_indexes()
             return report
 
     def ensure_index(self) -> None:
@@ -85,11 +85,11 @@ class Engine:
                 self._load_indexes()
 
     def _load_indexes(self) -> None:
-        self._retriever = Retriever(self.store, self.embedder)
-        self._df = Counter()
-        for chunk in self.store.all_chunks():
-            self._df.update(set(terms(chunk.text)))
-        self._n_chunks = max(1, self.store.count())
+        # The keyword index follows every add and delete; if the store changed behind its back
+        # (another client of a Chroma server, a crash between the two writes) it is rebuilt once.
+        if fingerprint(self.store.ids()) != fingerprint(self.keyword.ids()):
+            self.keyword.rebuild(self.store.all_chunks())
+        self._retriever = Retriever(self.store, self.embedder, self.keyword)
 
     # --- answering ---------------------------------------------------------------------------
 
@@ -116,8 +116,9 @@ class Engine:
         retrieval = self._retriever.retrieve(query, self.settings.candidates)
         times["retrieve"] = time.perf_counter() - t0
         kind = answer_type(q)
-        ranked = self._score_sentences(query, retrieval.fused)
-        unknown = self._unknown_terms(query, ranked)
+        df = self._doc_freqs(query)
+        ranked = self._score_sentences(query, retrieval.fused, df)
+        unknown = self._unknown_terms(query, ranked, df)
         judgement = V.judge(kind, ranked, unknown, q)
         evidence = ranked[:EVIDENCE_SENTENCES]
         times["evidence"] = time.perf_counter() - t0 - times["retrieve"]
@@ -184,7 +185,15 @@ class Engine:
         )
         yield Answer(f"{text} {markers(len(citations))}", False, citations, trace, (), tuple(warnings))
 
-    def _score_sentences(self, query: str, fused) -> list[Sentence]:
+    def _doc_freqs(self, query: str) -> dict[str, int]:
+        """How many chunks hold each of the query's terms (keyed by the term's stem)."""
+        df: dict[str, int] = {}
+        for w in tokens(query):
+            for t in terms(w):
+                df[t] = df.get(t, 0) + self.keyword.doc_freq(w)
+        return df
+
+    def _score_sentences(self, query: str, fused, df: dict[str, int]) -> list[Sentence]:
         """Split the fused chunks into sentences and score each against the query."""
         cands: list[Sentence] = []
         seen = set()
@@ -202,7 +211,7 @@ class Engine:
         qv = self.embedder.embed([query])[0]
         vecs = self._sentence_vectors(cands)
         q_terms = terms(query)
-        weights = idf_weights(q_terms, self._df, self._n_chunks)
+        weights = idf_weights(q_terms, df, max(1, self.keyword.size))
         scored = []
         for s, v in zip(cands, vecs, strict=False):
             dense = float(np.dot(qv, v))
@@ -224,12 +233,12 @@ class Engine:
                 self._sentence_vecs.clear()
         return [self._sentence_vecs[k] for k in keys]
 
-    def _unknown_terms(self, query: str, ranked: list[Sentence]) -> list[str]:
+    def _unknown_terms(self, query: str, ranked: list[Sentence], df: dict[str, int]) -> list[str]:
         """Query words the corpus never uses and no word in the evidence means."""
         words = {}
         for w in tokens(query):
             for t in terms(w):
-                if self._df.get(t, 0) == 0 and not t.isdigit():
+                if df.get(t, 0) == 0 and not t.isdigit():
                     words[w] = t
         if not words or not ranked:
             return list(words)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .embed import Embedder
+from .keyword import KeywordIndex
 from .store import Store, StoredChunk
 
 
@@ -60,55 +60,20 @@ def rrf(
     return fused[:limit] if limit else fused
 
 
-_WORD = re.compile(r"\w+")
-
-
-class KeywordIndex:
-    """BM25 over the stored chunks, via llama-index's BM25Retriever (bm25s underneath)."""
-
-    def __init__(self, chunks: list[StoredChunk]) -> None:
-        self.size = len(chunks)
-        self._chunks = {c.id: c for c in chunks}
-        self._retriever = None
-        if chunks:
-            import Stemmer
-            from llama_index.core.schema import TextNode
-            from llama_index.retrievers.bm25 import BM25Retriever
-
-            nodes = [TextNode(id_=c.id, text=c.text) for c in chunks]
-            self._retriever = BM25Retriever.from_defaults(
-                nodes=nodes,
-                similarity_top_k=min(10, len(nodes)),
-                stemmer=Stemmer.Stemmer("english"),
-                language="english",
-            )
-
-    def search(self, query: str, k: int) -> list[Hit]:
-        if self._retriever is None or not _WORD.search(query):
-            return []
-        self._retriever.similarity_top_k = min(k, self.size)
-        out = []
-        for nws in self._retriever.retrieve(query):
-            if nws.score and nws.score > 0:
-                out.append(Hit.of(self._chunks[nws.node.node_id], nws.score))
-        return out
-
-
 class Retriever:
     """Dense plus keyword retrieval over one store, fused."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, keyword: KeywordIndex) -> None:
         self.store = store
         self.embedder = embedder
-        self.keyword = KeywordIndex(store.all_chunks())
-
-    def refresh(self) -> None:
-        """Rebuild the keyword side after an ingest changed the store."""
-        self.keyword = KeywordIndex(self.store.all_chunks())
+        self.keyword = keyword
 
     def retrieve(self, query: str, k: int = 8) -> Retrieval:
         vector = self.embedder.embed([query])[0]
         dense = [Hit.of(c, s) for c, s in self.store.search(vector, k)]
-        keyword = self.keyword.search(query, k)
+        keyword = [
+            Hit(i, src, title, text, start, end, score)
+            for i, src, title, start, end, text, score in self.keyword.search(query, k)
+        ]
         fused = rrf([dense, keyword], limit=k)
         return Retrieval(query, tuple(dense), tuple(keyword), tuple(fused))

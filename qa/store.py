@@ -68,6 +68,7 @@ class Store:
 
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
+        self.keyword = None  # a KeywordIndex kept in step with every add and delete, when attached
         self.client = client or open_client(settings)
         self.name = collection_name(settings)
         try:
@@ -79,6 +80,20 @@ class Store:
                 f"The index collection {self.name} cannot be opened ({e}). Rebuild it with: qa ingest --rebuild"
             ) from e
 
+    def _call(self, fn, *args, **kwargs):
+        """Run a collection call; a failing Chroma server becomes a QAError that names it."""
+        try:
+            return fn(*args, **kwargs)
+        except QAError:
+            raise
+        except Exception as e:
+            if self.settings.chroma_url:
+                raise QAError(
+                    f"The Chroma server at {self.settings.chroma_url} failed ({type(e).__name__}). "
+                    "Check that it is running; the local index was not touched."
+                ) from e
+            raise
+
     def reset(self) -> None:
         """Drop every chunk (for --rebuild)."""
         try:
@@ -88,27 +103,37 @@ class Store:
         self.col = self.client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+        if self.keyword is not None:
+            self.keyword.rebuild([])
 
     def count(self) -> int:
-        return self.col.count()
+        return self._call(self.col.count)
 
     def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
         """Add chunks in one call so a file's chunks land together."""
         if ids:
-            self.col.upsert(ids=ids, embeddings=vectors.tolist(), documents=texts, metadatas=metas)
+            self._call(self.col.upsert, ids=ids, embeddings=vectors.tolist(), documents=texts, metadatas=metas)
+            if self.keyword is not None:
+                self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=False))
 
     def delete(self, ids: list[str]) -> None:
         if ids:
-            self.col.delete(ids=ids)
+            self._call(self.col.delete, ids=ids)
+            if self.keyword is not None:
+                self.keyword.delete(ids)
+
+    def ids(self) -> list[str]:
+        """Every chunk id (cheap: no texts or vectors)."""
+        return self._call(self.col.get, include=[])["ids"]
 
     def metadata(self) -> dict[str, dict]:
         """id -> metadata for every chunk (what ingest compares against)."""
-        got = self.col.get(include=["metadatas"])
+        got = self._call(self.col.get, include=["metadatas"])
         return dict(zip(got["ids"], got["metadatas"], strict=False))
 
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
-        got = self.col.get(ids=ids, include=include)
+        got = self._call(self.col.get, ids=ids, include=include)
         vecs = got.get("embeddings") if with_vectors else None
         return [
             (StoredChunk(i, d, m), (list(vecs[n]) if vecs is not None else None))
@@ -117,7 +142,7 @@ class Store:
 
     def all_chunks(self) -> list[StoredChunk]:
         """Every chunk with its text (for the keyword index)."""
-        got = self.col.get(include=["documents", "metadatas"])
+        got = self._call(self.col.get, include=["documents", "metadatas"])
         return [
             StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
         ]
@@ -127,7 +152,8 @@ class Store:
         n = self.count()
         if n == 0:
             return []
-        res = self.col.query(
+        res = self._call(
+            self.col.query,
             query_embeddings=[vector.tolist()],
             n_results=min(k, n),
             include=["documents", "metadatas", "distances"],

@@ -23,6 +23,7 @@ from .evidence import (
 # Tuned on the seed eval set (eval/): answerable questions score at least this on their best sentence.
 MIN_EVIDENCE_SCORE = 0.38
 TYPED_MIN_COVERAGE = 0.5
+TYPED_WINDOW = 4  # how many of the best sentences a name, date or number may come from
 TYPED_MIN_SIMILARITY = 0.5
 _NON_ANSWERS = re.compile(
     r"\b(i don'?t know|not (mentioned|stated|specified|provided|given|clear)|cannot (be )?(answer|determine)"
@@ -49,7 +50,9 @@ def judge(kind: str, ranked: Sequence[Sentence], unknown_terms: Sequence[str], q
     if best.score < MIN_EVIDENCE_SCORE:
         return Judgement(False, f"best evidence scored {best.score:.2f} < {MIN_EVIDENCE_SCORE}")
     # The asked-for kind must sit in a sentence that is about the question, not just anywhere.
-    if kind != ANY and not any(has_type(s.text, kind, question) and about_question(s) for s in ranked[:4]):
+    if kind != ANY and not any(
+        has_type(s.text, kind, question) and about_question(s) for s in ranked[:TYPED_WINDOW]
+    ):
         return Judgement(False, f"no {kind} in a top evidence sentence about the question")
     return Judgement(True, f"best evidence scored {best.score:.2f}")
 
@@ -121,7 +124,7 @@ def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[
     # costs about as much as 0.2 of evidence score.
     options = [
         (s.score - 0.004 * dist, span, s)
-        for s in ranked[:4]
+        for s in ranked[:TYPED_WINDOW]
         if about_question(s)
         for span, dist in typed_spans(s.text, kind, question)[:1]
     ]

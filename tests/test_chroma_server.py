@@ -58,6 +58,9 @@ def test_ingest_answer_restart_answer(tmp_path, corpus):
         assert len(Engine(settings).ingest().unchanged) == 5  # incremental against the server too
     finally:
         stop(proc)
+    # The server going away mid-session is a clear error naming it, not a traceback.
+    with pytest.raises(QAError, match=f"127.0.0.1:{port}"):
+        engine.answer("Who is the Ofsted chief inspector?")
     proc = start_server(tmp_path / "server", port)
     try:
         a = Engine(settings).answer("Who is the Ofsted chief inspector?")

@@ -1,0 +1,120 @@
+"""The keyword side of retrieval: BM25 over the chunks in SQLite FTS5, on disk and updated in place.
+
+Not llama-index's BM25Retriever: that one holds its index in memory and is rebuilt from every chunk
+at each start, which a large corpus cannot afford. FTS5 ranks with the same BM25 (k1=1.2, b=0.75),
+is persistent and transactional, and updates one file's chunks at a time as ingest goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from .evidence import stopwords
+from .store import StoredChunk
+
+_WORD = re.compile(r"\w+")
+
+
+def fingerprint(ids: Iterable[str]) -> str:
+    """What set of chunks an index holds, independent of order."""
+    h = hashlib.sha1()
+    for i in sorted(ids):
+        h.update(i.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+class KeywordIndex:
+    """BM25 search, document frequencies, and add/delete by chunk id, in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        with self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chunk(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
+                "source TEXT, title TEXT, start INTEGER, end_ INTEGER)"
+            )
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize='porter unicode61')"
+            )
+
+    # --- upkeep --------------------------------------------------------------------------------
+
+    def add(self, chunks: Iterable[StoredChunk]) -> None:
+        """Add (or replace) chunks in one transaction."""
+        with self._lock, self._db:
+            for c in chunks:
+                self._delete_one(c.id)
+                m = c.meta
+                cur = self._db.execute(
+                    "INSERT INTO chunk(id, source, title, start, end_) VALUES (?,?,?,?,?)",
+                    (c.id, m["source"], m.get("title", ""), int(m["start"]), int(m["end"])),
+                )
+                self._db.execute("INSERT INTO fts(rowid, body) VALUES (?, ?)", (cur.lastrowid, c.text))
+
+    def delete(self, ids: Iterable[str]) -> None:
+        with self._lock, self._db:
+            for i in ids:
+                self._delete_one(i)
+
+    def _delete_one(self, chunk_id: str) -> None:
+        row = self._db.execute("SELECT rowid FROM chunk WHERE id=?", (chunk_id,)).fetchone()
+        if row:
+            self._db.execute("DELETE FROM fts WHERE rowid=?", row)
+            self._db.execute("DELETE FROM chunk WHERE rowid=?", row)
+
+    def rebuild(self, chunks: Iterable[StoredChunk]) -> None:
+        """Replace everything (when the store changed behind this index's back)."""
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM fts")
+            self._db.execute("DELETE FROM chunk")
+        self.add(chunks)
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM chunk")]
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def size(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT count(*) FROM chunk").fetchone()[0]
+
+    def search(self, query: str, k: int) -> list[tuple[str, str, str, int, int, str, float]]:
+        """Best chunks for the query's content words: (id, source, title, start, end, text, score)."""
+        stops = stopwords()
+        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query) if w.lower() not in stops))
+        if not words:
+            return []
+        match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words[:64])
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, c.source, c.title, c.start, c.end_, f.body, -bm25(fts) AS score "
+                "FROM fts f JOIN chunk c ON c.rowid = f.rowid WHERE fts MATCH ? ORDER BY score DESC LIMIT ?",
+                (match, k),
+            ).fetchall()
+        return [tuple(r) for r in rows]
+
+    def doc_freq(self, word: str) -> int:
+        """How many chunks hold the word (in any inflection the stemmer folds together)."""
+        if not _WORD.fullmatch(word):
+            return 0
+        with self._lock:
+            return self._db.execute(
+                "SELECT count(*) FROM fts WHERE fts MATCH ?", ('"' + word.replace('"', '""') + '"',)
+            ).fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

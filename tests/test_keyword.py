@@ -1,0 +1,52 @@
+"""The keyword index: BM25 in SQLite FTS5, persistent, updated in place, rebuilt only when out of step."""
+
+from qa.keyword import KeywordIndex, fingerprint
+from qa.pipeline import Engine
+from qa.store import StoredChunk
+from tests.fakes import HashEmbedder
+
+
+def _c(i, text, source="a.txt"):
+    return StoredChunk(i, text, {"source": source, "title": "", "start": 0, "end": len(text)})
+
+
+def test_search_ranks_by_bm25_and_ignores_stopwords(tmp_path):
+    k = KeywordIndex(tmp_path / "k.sqlite")
+    k.add(
+        [
+            _c("1", "The inspectors inspected the children's services in Haringey."),
+            _c("2", "The council leader spoke about the budget."),
+            _c("3", "Inspectors and more inspectors: an inspection of inspections."),
+        ]
+    )
+    hits = k.search("What did the inspector find?", 5)
+    assert [h[0] for h in hits][:2] == ["3", "1"]  # stemmed match, more occurrences first
+    assert k.search("the of and", 5) == []
+    assert k.doc_freq("inspector") == 2 and k.doc_freq("zebra") == 0 and k.doc_freq('x" OR "y') == 0
+
+
+def test_persistent_and_incremental(tmp_path):
+    path = tmp_path / "k.sqlite"
+    k = KeywordIndex(path)
+    k.add([_c("1", "alpha beta"), _c("2", "beta gamma")])
+    k.delete(["1"])
+    k.add([_c("2", "delta only")])  # replacing a chunk keeps one row
+    k.close()
+    again = KeywordIndex(path)
+    assert again.size == 1 and again.ids() == ["2"]
+    assert again.search("delta", 3)[0][0] == "2" and again.search("alpha", 3) == []
+
+
+def test_engine_keeps_keyword_index_in_step_and_repairs_it(settings, corpus):
+    e = Engine(settings, embedder=HashEmbedder(), llm=None)
+    e.ingest()
+    assert sorted(e.keyword.ids()) == sorted(e.store.ids())
+    (corpus / "001_9d6825c7be89d32a.txt").unlink()
+    e.ingest()
+    assert sorted(e.keyword.ids()) == sorted(e.store.ids())
+    assert fingerprint(e.keyword.ids()) == fingerprint(e.store.ids())
+    # Out of step (say, a crash between the two writes): the next start rebuilds it.
+    e.keyword.delete(e.keyword.ids()[:5])
+    e2 = Engine(settings, embedder=HashEmbedder(), llm=None)
+    e2.ensure_index()
+    assert sorted(e2.keyword.ids()) == sorted(e2.store.ids())
