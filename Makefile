@@ -29,6 +29,8 @@ eval: install
 
 bench: install
 	$(PY) bench/latency.py
+	$(PY) bench/load.py
+	$(PY) bench/scale.py --quick
 
 lint: install
 	$(VENV)/bin/ruff check qa eval tests bench app.py

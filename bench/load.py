@@ -82,27 +82,58 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start_app(tmp: Path) -> tuple[subprocess.Popen, str]:
-    docs = tmp / "docs"
-    shutil.copytree(ROOT / "seeds", docs)
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "QA_DOCS_DIR": str(docs), "QA_DATA_DIR": str(tmp / "data"), "QA_PORT": str(port)}
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}/"
+        return s.getsockname()[1]
+
+
+def start_app(tmp: Path, env: dict | None = None, timeout: float = 240) -> tuple[subprocess.Popen, str]:
+    """`python app.py` on a copy of the seeds in `tmp`, on a free loopback port; returns it and its URL.
+
+    Its output goes to tmp/app.log (a pipe nobody reads would fill up and stall the app).
+    """
     import urllib.request
 
-    for _ in range(240):
+    docs = tmp / "docs"
+    if not docs.exists():
+        shutil.copytree(ROOT / "seeds", docs)
+    port = free_port()
+    full_env = {
+        **os.environ,
+        "QA_DOCS_DIR": str(docs),
+        "QA_DATA_DIR": str(tmp / "data"),
+        "QA_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        **(env or {}),
+    }
+    log = (tmp / "app.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app exited with {proc.returncode}: {(tmp / 'app.log').read_text()[-3000:]}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return proc, url
         except OSError:
             time.sleep(1)
     proc.kill()
-    raise TimeoutError("app did not start")
+    raise TimeoutError(f"app did not start within {timeout:.0f}s")
+
+
+def stop_app(proc: subprocess.Popen, tmp: Path) -> str:
+    """Stop the app and return what it printed."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return (tmp / "app.log").read_text()
 
 
 def main(argv=None) -> int:
@@ -120,8 +151,7 @@ def main(argv=None) -> int:
             rounds = [ask_concurrently(url, args.users) for _ in range(2)]
             after = rss_mib(proc.pid)
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_app(proc, Path(tmp))
     lines = []
     for n, (results, wall) in enumerate(rounds, start=1):
         secs = [r.seconds for r in results]

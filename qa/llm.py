@@ -60,7 +60,7 @@ def bundled_gguf(name: str) -> tuple[Path, bool]:
 class LlamaCppLLM:
     """A GGUF model run in-process by llama-cpp-python."""
 
-    def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 2048) -> None:
+    def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 4096) -> None:
         if not path.is_file():
             raise ModelError(f"GGUF model file {path} does not exist.")
         self.path, self.chat, self.threads, self.n_ctx = path, chat, threads, n_ctx

@@ -101,31 +101,15 @@ def test_upload_good_and_bad_files(app, tmp_path):
 
 
 def test_login_required_when_qa_auth_is_set(tmp_path):
-    import os
-    import subprocess
-    import sys
+    import urllib.error
     import urllib.request
 
     from gradio_client import Client
 
-    from tests.conftest import ROOT, free_port, wait_up
+    from tests.conftest import start_app, stop_app
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "QA_DATA_DIR": str(tmp_path / "data"),
-        "QA_PORT": str(port),
-        "QA_LLM": "extractive",
-        "QA_AUTH": "alice:s3cret-pass",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    url = f"http://127.0.0.1:{port}/"
+    proc, url = start_app(tmp_path, {"QA_LLM": "extractive", "QA_AUTH": "alice:s3cret-pass"})
     try:
-        wait_up(url, proc)
-        import urllib.error
-
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)  # the app's API without logging in
         assert refused.value.code == 401
@@ -137,8 +121,7 @@ def test_login_required_when_qa_auth_is_set(tmp_path):
         chat, *_ = ok.predict("Who is the Ofsted chief inspector?", [], "extractive", "", "", 3, api_name="/ask")
         assert "Gilbert" in _text(chat[-1])
     finally:
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0]
+        out = stop_app(proc, tmp_path)
     assert "s3cret-pass" not in out
 
 

@@ -1,14 +1,13 @@
 """End to end with the real embedder, a real Chroma store and the real default GGUF model."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from qa import answer, document_text
 from qa.cite import is_exact
 from qa.config import Settings
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -61,21 +60,12 @@ def test_cli_ask_json(real, tmp_path):
         "QA_DOCS_DIR": str(real.docs_dir),
         "QA_DATA_DIR": str(real.data_dir),
         "QA_LLM": "extractive",
-        "PATH": "/usr/bin:/bin",
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "--json", "Who is the MP for Hornsey and Wood Green?"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    out = run_cli(env, "ask", "--json", "Who is the MP for Hornsey and Wood Green?")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "Featherstone" in data["text"] and data["citations"][0]["source"] == "001_9d6825c7be89d32a.txt"
-    empty = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", " "], capture_output=True, text=True, env=env, timeout=300
-    )
+    empty = run_cli(env, "ask", " ")
     assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
 
 

@@ -64,8 +64,8 @@ def test_eval_script_end_to_end(tmp_path):
 
 # Floors from real runs on the seeds (eval/report.md, eval/README.md), with a little room.
 FLOORS = {
-    "extractive": {"contains_gold": 0.57, "refusal_accuracy": 0.50, "hit@3": 0.70, "citation_recall": 0.80},
-    "local": {"contains_gold": 0.57, "refusal_accuracy": 0.50, "hit@3": 0.70, "citation_recall": 0.80},
+    "extractive": {"contains_gold": 0.53, "refusal_accuracy": 0.54, "hit@3": 0.68, "citation_recall": 0.76},
+    "local": {"contains_gold": 0.53, "refusal_accuracy": 0.54, "hit@3": 0.68, "citation_recall": 0.76},
 }
 CEILINGS = {"extractive": {"false_refusal_rate": 0.17}, "local": {"false_refusal_rate": 0.17}}
 

@@ -1,14 +1,12 @@
 """Exposure: loopback by default, a loud warning otherwise, and secrets never printed."""
 
 import json
-import os
-import subprocess
 import sys
 
 from pydantic import SecretStr
 
 from qa.config import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 def test_binds_to_loopback_by_default(monkeypatch):
@@ -30,21 +28,13 @@ def test_warns_loudly_when_exposed_without_login():
 def test_api_key_is_never_printed(tmp_path):
     secret = "sk-live-DO-NOT-LEAK-4242"
     env = {
-        **os.environ,
         "QA_DATA_DIR": str(tmp_path / "d"),
         "QA_LLM": "openai",
         "QA_LLM_URL": "http://127.0.0.1:9/v1",
         "QA_LLM_MODEL": "m",
         "QA_LLM_API_KEY": secret,
     }
-    out = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "--json", "What did officials say Baby P had been used as?"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_cli(env, "ask", "--json", "What did officials say Baby P had been used as?")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "punch bag" in data["text"] and any("failed" in w for w in data["warnings"])

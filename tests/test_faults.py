@@ -16,21 +16,10 @@ from qa.config import Settings
 from qa.errors import IndexError_
 from qa.pipeline import Engine
 from qa.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 OPEN_Q = "What did officials say Baby P had been used as?"
-
-
-def _cli(env, *args, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
@@ -44,12 +33,12 @@ def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
     with pytest.raises(IndexError_, match="qa ingest --rebuild"):
         Store(settings)
     env = {"QA_DOCS_DIR": str(settings.docs_dir), "QA_DATA_DIR": str(settings.data_dir), "QA_LLM": "extractive"}
-    asked = _cli(env, "ask", "Who is the Ofsted chief inspector?")
+    asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
     assert asked.returncode == 2 and "qa ingest --rebuild" in asked.stderr and "Traceback" not in asked.stderr
-    rebuilt = _cli(env, "ingest", "--rebuild")
+    rebuilt = run_cli(env, "ingest", "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "5 added" in rebuilt.stdout
-    assert "Gilbert" in _cli(env, "ask", "Who is the Ofsted chief inspector?").stdout
+    assert "Gilbert" in run_cli(env, "ask", "Who is the Ofsted chief inspector?").stdout
 
 
 @pytest.mark.slow
@@ -78,11 +67,11 @@ def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # The index still answers after every kill.
-        asked = _cli(env, "ask", "Who is the Ofsted chief inspector?")
+        asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
         assert asked.returncode == 0, asked.stderr
-    assert _cli(env, "ingest").returncode == 0
+    assert run_cli(env, "ingest").returncode == 0
     clean_env = {**env, "QA_DATA_DIR": str(tmp_path / "clean")}
-    assert _cli(clean_env, "ingest").returncode == 0
+    assert run_cli(clean_env, "ingest").returncode == 0
 
     def state(data_dir):
         s = Settings(docs_dir=corpus, data_dir=data_dir)
