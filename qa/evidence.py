@@ -26,7 +26,6 @@ _QUESTION_WORDS = {
     "many",
     "much",
     "long",
-    "old",
     "did",
     "does",
     "do",
@@ -322,11 +321,12 @@ class _Span:
 
 def find_typed(text: str, kind: str, question: str) -> list[str]:
     """Spans of `text` of the asked-for kind that the question does not give, nearest its terms first."""
-    return [span for span, _ in typed_spans(text, kind, question)]
+    return [span for span, _, _ in typed_spans(text, kind, question)]
 
 
-def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
-    """Like find_typed, with each span's distance in characters to the nearest question term.
+def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int, bool]]:
+    """Like find_typed, with each span's distance in characters to the nearest question term, and
+    whether the span is only a weak guess.
 
     Spans of the kind that are weaker guesses (a bare "today", a lone capitalised word, a number
     that is no age for "how old") are pushed back by a penalty added to their distance.
@@ -354,15 +354,15 @@ def typed_spans(text: str, kind: str, question: str) -> list[tuple[str, int]]:
         vague = {m.start() for m in found if " " not in m.group()}
     else:
         return []
-    q_terms = set(terms(question))
+    # "old" finds "17-month-old" for retrieval, but every age carries it: it anchors nothing.
+    q_terms = set(terms(question)) - {"old"}
     anchors = [(m.start(), m.end()) for m in _TOKEN.finditer(text) if set(terms(m.group())) & q_terms]
 
     def distance(m) -> int:
         near = min((max(a - m.end(), m.start() - b, 0) for a, b in anchors), default=len(text))
         return near + (penalty if m.start() in vague else 0)
 
-    pairs = sorted(((m.group().strip(" ,"), distance(m)) for m in found), key=lambda p: p[1])
-    return pairs
+    return sorted(((m.group().strip(" ,"), distance(m), m.start() in vague) for m in found), key=lambda p: p[1])
 
 
 # --- sentence scoring ---------------------------------------------------------------------

@@ -143,7 +143,7 @@ class Engine:
         model_answer, verdict = None, None
         # A number, date or name found beside the question's own words is a better answer than
         # anything a tiny model writes (measured on the eval set); the model handles the rest.
-        typed = V.typed_answer(query, kind, evidence) if kind != "any" else None
+        typed = V.typed_answer(query, kind, ranked) if kind != "any" else None
         if typed is None and self.llm is not None:
             pieces = []
             try:

@@ -120,18 +120,29 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
 
 def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence] | None:
     """The asked-for kind of span (a number, date or name) nearest the question's words, if any."""
-    # The span nearest the question's own words in a well-scored sentence: 50 characters away
-    # costs about as much as 0.2 of evidence score.
-    options = [
-        (s.score - 0.004 * dist, span, s)
-        for s in ranked[:TYPED_WINDOW]
-        if about_question(s)
-        for span, dist in typed_spans(s.text, kind, question)[:1]
-    ]
-    if options:
-        _, span, s = max(options, key=lambda o: o[0])
-        return _with_unit(s.text, span, kind), s
-    return None
+
+    def best(sentences: Sequence[Sentence], strong_only: bool):
+        # The span nearest the question's own words in a well-scored sentence: 50 characters away
+        # costs about as much as 0.2 of evidence score.
+        options = [
+            (s.score - 0.004 * dist, span, s, weak)
+            for s in sentences
+            if about_question(s)
+            for span, dist, weak in [t for t in typed_spans(s.text, kind, question) if not (strong_only and t[2])][
+                :1
+            ]
+        ]
+        return max(options, key=lambda o: o[0]) if options else None
+
+    found = best(ranked[:TYPED_WINDOW], strong_only=False)
+    if found is None or found[3]:
+        # Only a weak guess among the best sentences (a number that is no age, a bare year):
+        # a proper one a little further down is the better answer.
+        found = best(ranked[TYPED_WINDOW : 2 * TYPED_WINDOW], strong_only=True) or found
+    if found is None:
+        return None
+    _, span, s, _ = found
+    return _with_unit(s.text, span, kind), s
 
 
 def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence]:
