@@ -95,10 +95,6 @@ class SentenceTransformerEmbedder:
             except Exception as e:
                 raise ModelError(f"Could not load embedding model at {path}: {e}") from e
 
-    @property
-    def max_chars(self) -> int:
-        return 2000
-
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-length embeddings, one row per text."""
         self.warm_up()
