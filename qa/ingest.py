@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .clean import content_spans, find_dateline, find_title
 from .config import Settings
 from .embed import Embedder
@@ -154,6 +156,11 @@ def _regions(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in regions]
 
 
+def chunk_id(source: str, doc_hash: str, index: int) -> str:
+    """A chunk's id: its file's path and content hash and its place in the file (stable across runs)."""
+    return f"{hashlib.sha1(source.encode()).hexdigest()[:10]}-{doc_hash[:12]}-{index}"
+
+
 def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split a document's content (boilerplate left out) into chunks with exact offsets."""
     from llama_index.core import Document
@@ -177,10 +184,9 @@ def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk
                     continue
             pieces.append((rs + start, rs + start + len(body)))
             cursor = start + 1
-    key = hashlib.sha1(source.encode()).hexdigest()[:10]
     return [
         Chunk(
-            id=f"{key}-{doc_hash[:12]}-{i}",
+            id=chunk_id(source, doc_hash, i),
             source=source,
             text=text[s:e],
             start=s,
@@ -322,14 +328,11 @@ def _drop(store: Store, held: dict, src: str, by_source: dict) -> None:
 
 def _move(store: Store, ids: Iterable[str], new_source: str, now: float) -> None:
     """Re-file a renamed document's chunks under its new name, reusing the stored vectors."""
-    key = hashlib.sha1(new_source.encode()).hexdigest()[:10]
     rows = store.get(list(ids), with_vectors=True)
-    import numpy as np
-
     new_ids, vecs, texts, metas = [], [], [], []
     for chunk, vec in rows:
         meta = dict(chunk.meta, source=new_source, indexed_at=now)
-        new_ids.append(f"{key}-{meta['doc_hash'][:12]}-{meta['chunk_index']}")
+        new_ids.append(chunk_id(new_source, meta["doc_hash"], meta["chunk_index"]))
         vecs.append(vec)
         texts.append(chunk.text)
         metas.append(meta)

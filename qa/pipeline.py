@@ -20,7 +20,7 @@ from .evidence import Sentence, answer_type, combine, coverage, idf_weights, ran
 from .ingest import IngestReport, Progress, sync
 from .keyword import KeywordIndex, fingerprint
 from .llm import LLM, make_llm
-from .retrieve import Retriever
+from .retrieve import Retrieval, Retriever
 from .store import Store, open_store
 
 EVIDENCE_SENTENCES = 4
@@ -117,7 +117,7 @@ class Engine:
         times["retrieve"] = time.perf_counter() - t0
         kind = answer_type(q)
         df = self._doc_freqs(query)
-        ranked = self._score_sentences(query, retrieval.fused, df)
+        ranked = self._score_sentences(query, retrieval, df)
         unknown = self._unknown_terms(query, ranked, df)
         judgement = V.judge(kind, ranked, unknown, q)
         evidence = ranked[:EVIDENCE_SENTENCES]
@@ -143,7 +143,7 @@ class Engine:
         model_answer, verdict = None, None
         # A number, date or name found beside the question's own words is a better answer than
         # anything a tiny model writes (measured on the eval set); the model handles the rest.
-        typed = V.typed_answer(query, kind, ranked) if kind != "any" else None
+        typed = V.typed_answer(query, kind, ranked)
         if typed is None and self.llm is not None:
             pieces = []
             try:
@@ -158,23 +158,24 @@ class Engine:
             except Exception as e:  # noqa: BLE001 - a failing model must never cost the user an answer
                 warnings.append(f"The LLM failed ({type(e).__name__}) - showing the extractive answer instead.")
         times["generate"] = time.perf_counter() - t0 - times["retrieve"] - times["evidence"]
+        best = None  # the sentence an answer was cut from leads its citations
         if typed is not None:
             text, best = typed
-            support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
-            support = support[: self.settings.top_k]
             verdict_note = f"{kind} found beside the question's words in the evidence; no model needed"
         elif verdict is not None and verdict.ok:
             text = model_answer
-            support = supporting(model_answer, evidence, self.settings.top_k)
         else:
             if verdict is not None:
                 warnings.append(
                     f"The model's answer was not used ({verdict.reason}); this answer is taken "
                     "from the documents instead."
                 )
-            text, best = V.extractive_answer(query, kind, evidence)
-            support = [best] + [s for s in supporting(text, evidence, self.settings.top_k) if s is not best]
-            support = support[: self.settings.top_k]
+            # No name, date or number to cut out (typed_answer found none): the best sentence answers.
+            best = evidence[0]
+            text = best.text.strip()
+        support = supporting(text, evidence, self.settings.top_k)
+        if best is not None:
+            support = ([best] + [s for s in support if s is not best])[: self.settings.top_k]
         citations = tuple(from_sentence(s) for s in support)
         trace = Trace(
             **base,
@@ -193,11 +194,11 @@ class Engine:
                 df[t] = df.get(t, 0) + self.keyword.doc_freq(w)
         return df
 
-    def _score_sentences(self, query: str, fused, df: dict[str, int]) -> list[Sentence]:
+    def _score_sentences(self, query: str, retrieval: Retrieval, df: dict[str, int]) -> list[Sentence]:
         """Split the fused chunks into sentences and score each against the query."""
         cands: list[Sentence] = []
         seen = set()
-        for rank, hit in enumerate(fused):
+        for rank, hit in enumerate(retrieval.fused):
             for s, e in sentence_spans(hit.text):
                 key = (hit.source, hit.start + s)
                 if key in seen:
@@ -208,7 +209,7 @@ class Engine:
                 )
         if not cands:
             return []
-        qv = self.embedder.embed([query])[0]
+        qv = retrieval.vector
         vecs = self._sentence_vectors(cands)
         q_terms = terms(query)
         weights = idf_weights(q_terms, df, max(1, self.keyword.size))

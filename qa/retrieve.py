@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from .embed import Embedder
 from .keyword import KeywordIndex
@@ -38,6 +40,7 @@ class Retrieval:
     dense: tuple[Hit, ...]
     keyword: tuple[Hit, ...]
     fused: tuple[Hit, ...]
+    vector: np.ndarray = field(compare=False, repr=False)  # the query's embedding, for reuse
 
 
 def rrf(
@@ -76,4 +79,4 @@ class Retriever:
             for i, src, title, start, end, text, score in self.keyword.search(query, k)
         ]
         fused = rrf([dense, keyword], limit=k)
-        return Retrieval(query, tuple(dense), tuple(keyword), tuple(fused))
+        return Retrieval(query, tuple(dense), tuple(keyword), tuple(fused), vector)

@@ -1,5 +1,5 @@
 """Grounding checks: is there enough evidence to answer, does an answer follow from it,
-and the extractive answer used when a model's answer does not."""
+and the name, date or number the evidence itself gives."""
 
 from __future__ import annotations
 
@@ -93,12 +93,12 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
     if missing_numbers:
         return Verdict(False, f"numbers not in the evidence: {sorted(missing_numbers)}")
     ev_stems = {stem(t.split("'")[0]) for t in tokens(ev)}
-    # Content words must come from one sentence: words gathered from several make claims none of them do.
-    best_one = max((set(terms(e)) for e in evidence), key=lambda st: len(set(terms(answer)) & st), default=set())
     names = [n for n in new_names(answer, "") if stem(tokens(n)[0].split("'")[0]) not in ev_stems]
     if names:
         return Verdict(False, f"names not in the evidence: {names}")
     answer_terms = terms(answer)
+    # Content words must come from one sentence: words gathered from several make claims none of them do.
+    best_one = max((set(terms(e)) for e in evidence), key=lambda st: len(set(answer_terms) & st), default=set())
     if not answer_terms and not number_values(answer):
         return Verdict(False, "answer has no content")
     unsupported = [t for t in answer_terms if t not in ev_stems]
@@ -120,6 +120,8 @@ def verify(answer: str, evidence: Sequence[str], question: str, kind: str) -> Ve
 
 def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence] | None:
     """The asked-for kind of span (a number, date or name) nearest the question's words, if any."""
+    if kind == ANY:
+        return None
 
     def best(sentences: Sequence[Sentence], strong_only: bool):
         # The span nearest the question's own words in a well-scored sentence: 50 characters away
@@ -143,15 +145,6 @@ def typed_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[
         return None
     _, span, s, _ = found
     return _with_unit(s.text, span, kind), s
-
-
-def extractive_answer(question: str, kind: str, ranked: Sequence[Sentence]) -> tuple[str, Sentence]:
-    """A typed span when the question asks for one and the evidence holds it, else the best sentence."""
-    typed = typed_answer(question, kind, ranked) if kind != ANY else None
-    if typed:
-        return typed
-    best = ranked[0]
-    return best.text.strip(), best
 
 
 def _with_unit(sentence: str, span: str, kind: str) -> str:

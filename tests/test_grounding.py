@@ -2,7 +2,7 @@
 
 from qa.answer import build_prompt, condense, normalise_question
 from qa.evidence import DATE, NUMBER, PERSON, Sentence, answer_type, find_typed, number_values
-from qa.verify import clean_answer, extractive_answer, judge, verify
+from qa.verify import clean_answer, judge, typed_answer, verify
 
 EV = [
     "His 27-year-old mother, her 32-year-old boyfriend and their lodger Jason Owen, 36 from Bromley, "
@@ -57,10 +57,11 @@ def test_judge_refuses_weak_or_untyped_evidence():
     assert not judge(DATE, [_s("He was convicted.")], [], "When was he convicted?").ok
 
 
-def test_extractive_answer_picks_the_span_nearest_the_question():
-    text, s = extractive_answer("How old was the boyfriend?", NUMBER, [_s(EV[0])])
+def test_typed_answer_picks_the_span_nearest_the_question():
+    text, s = typed_answer("How old was the boyfriend?", NUMBER, [_s(EV[0])])
     assert text == "32-year-old boyfriend"
     assert find_typed(EV[0], PERSON, "Who was the lodger?")[0] == "Jason Owen"
+    assert typed_answer("What happened?", "any", [_s(EV[0])]) is None
 
 
 def test_clean_answer_strips_labels_and_markers():
