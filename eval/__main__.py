@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from qa.config import Settings
+from qa.embed import resolve
 from qa.errors import QAError
 
 from . import dataset
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         config = {
             "backend": settings.llm,
             "model": settings.llm_model,
-            "embed_model": settings.embed_model,
+            "embed_model": resolve(settings.embed_model),
             "docs": str(settings.docs_dir),
             "dataset": str(args.dataset),
             "pairs": len(pairs),

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from qa.config import Settings
-from qa.embed import bundled_model_path
+from qa.embed import bundled_model_path, resolve
 from qa.llm import LLM, Prompt, complete
 
 
@@ -22,10 +22,9 @@ class BaselineAnswer:
 class StockPipeline:
     """VectorStoreIndex + retriever + default text-QA prompt."""
 
-    def __init__(self, settings: Settings, llm: LLM | None, persist_dir: str | None = None) -> None:
+    def __init__(self, settings: Settings, llm: LLM | None, persist_dir: str | None = None, embed=None) -> None:
         import chromadb
         from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.llm = llm
@@ -33,9 +32,7 @@ class StockPipeline:
         path = persist_dir or self._tmp.name
         client = chromadb.PersistentClient(path, settings=chromadb.Settings(anonymized_telemetry=False))
         store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
-        # The int8 ONNX file is MiniLM itself; the stock pipeline loads MiniLM the usual way.
-        name = "minilm" if settings.embed_model == "minilm-int8" else settings.embed_model
-        self.embed = HuggingFaceEmbedding(model_name=str(bundled_model_path(name)), device="cpu")
+        self.embed = embed or stock_embedder(settings)
         docs = SimpleDirectoryReader(str(settings.docs_dir), filename_as_id=True).load_data()
         for d in docs:
             d.metadata["source"] = d.metadata["file_path"].split(str(settings.docs_dir.resolve()) + "/")[-1]
@@ -65,3 +62,12 @@ class StockPipeline:
             prompt_text = DEFAULT_TEXT_QA_PROMPT.format(context_str=context, query_str=question)
             text = complete(self.llm, Prompt(system="", user=prompt_text, completion=prompt_text + "\n"), 64)
         return BaselineAnswer(text.strip(), passages, time.perf_counter() - t0)
+
+
+def stock_embedder(settings: Settings):
+    """The embedder a LlamaIndex user sets up: HuggingFaceEmbedding over the same model, float, on the CPU."""
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    # qa's faster MiniLM variants are MiniLM itself; the stock pipeline loads MiniLM the usual way.
+    name = "minilm" if resolve(settings.embed_model).startswith("minilm") else settings.embed_model
+    return HuggingFaceEmbedding(model_name=str(bundled_model_path(name)), device="cpu")

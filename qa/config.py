@@ -32,12 +32,12 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(16, ge=0, le=1024, description="Chunk overlap in tokens.")
 
     # --- embeddings ---
-    # minilm-int8 is the default: on the seed eval it answers as well as float MiniLM at under half the
-    # query latency and less memory (eval/README.md has the figures).
+    # auto: all-MiniLM-L6-v2 in bfloat16 where the CPU has bf16 instructions, else as int8 ONNX. On the
+    # seed eval both answer as well as float MiniLM, faster (eval/README.md has the figures).
     embed_model: str = Field(
-        "minilm-int8",
-        description="'minilm-int8' (all-MiniLM-L6-v2, int8 ONNX), 'minilm', 'mpnet', or a local "
-        "sentence-transformers folder.",
+        "auto",
+        description="'auto', 'minilm-bf16', 'minilm-int8' (all-MiniLM-L6-v2, int8 ONNX), 'minilm', 'mpnet', "
+        "or a local sentence-transformers folder.",
     )
 
     # --- retrieval ---

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import Settings
+from .embed import resolve
 from .errors import IndexError_, QAError
 
 SCHEMA_VERSION = 1
+PAGE = 5000  # rows per Chroma call when reading or writing many chunks
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def collection_name(settings: Settings) -> str:
     key = "|".join(
         [
             str(settings.docs_dir.resolve()),
-            settings.embed_model,
+            resolve(settings.embed_model),
             str(settings.chunk_size),
             str(settings.chunk_overlap),
             str(SCHEMA_VERSION),
@@ -68,6 +71,7 @@ class Store:
 
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
+        self._max_batch: int | None = None
         self.keyword = None  # a KeywordIndex kept in step with every add and delete, when attached
         self.client = client or open_client(settings)
         self.name = collection_name(settings)
@@ -110,11 +114,25 @@ class Store:
         return self._call(self.col.count)
 
     def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
-        """Add chunks in one call so a file's chunks land together."""
-        if ids:
-            self._call(self.col.upsert, ids=ids, embeddings=vectors.tolist(), documents=texts, metadatas=metas)
-            if self.keyword is not None:
-                self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=False))
+        """Add chunks; calls are split at the client's batch limit (a server says how many it takes)."""
+        if not ids:
+            return
+        step = self._batch_limit()
+        for i in range(0, len(ids), step):
+            self._call(
+                self.col.upsert,
+                ids=ids[i : i + step],
+                embeddings=vectors[i : i + step].tolist(),
+                documents=texts[i : i + step],
+                metadatas=metas[i : i + step],
+            )
+        if self.keyword is not None:
+            self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=False))
+
+    def _batch_limit(self) -> int:
+        if self._max_batch is None:
+            self._max_batch = max(1, min(PAGE, int(self._call(self.client.get_max_batch_size))))
+        return self._max_batch
 
     def delete(self, ids: list[str]) -> None:
         if ids:
@@ -124,12 +142,24 @@ class Store:
 
     def ids(self) -> list[str]:
         """Every chunk id (cheap: no texts or vectors)."""
-        return self._call(self.col.get, include=[])["ids"]
+        return [i for got in self._pages([]) for i in got["ids"]]
+
+    def _pages(self, include: list[str]):
+        """Every chunk, PAGE at a time, so a large collection is never held in one response."""
+        offset = 0
+        while True:
+            got = self._call(self.col.get, include=include, limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got
+            offset += len(got["ids"])
 
     def metadata(self) -> dict[str, dict]:
         """id -> metadata for every chunk (what ingest compares against)."""
-        got = self._call(self.col.get, include=["metadatas"])
-        return dict(zip(got["ids"], got["metadatas"], strict=False))
+        out: dict[str, dict] = {}
+        for got in self._pages(["metadatas"]):
+            out.update(zip(got["ids"], got["metadatas"], strict=False))
+        return out
 
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_vectors else [])
@@ -140,12 +170,13 @@ class Store:
             for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=False))
         ]
 
-    def all_chunks(self) -> list[StoredChunk]:
-        """Every chunk with its text (for the keyword index)."""
-        got = self._call(self.col.get, include=["documents", "metadatas"])
-        return [
-            StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
-        ]
+    def all_chunks(self) -> Iterator[StoredChunk]:
+        """Every chunk with its text (for the keyword index), streamed a page at a time."""
+        for got in self._pages(["documents", "metadatas"]):
+            yield from (
+                StoredChunk(i, d, m)
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
+            )
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks by cosine similarity, best first."""
