@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
-.PHONY: install run test eval bench lint chromium
+.PHONY: install run test eval bench bench-scale lint chromium
 install: $(STAMP)
 
 run: install
@@ -31,6 +31,10 @@ bench: install
 	$(PY) bench/latency.py
 	$(PY) bench/load.py
 	$(PY) bench/scale.py --quick
+
+# The full scale run: about 1k, 10k and 100k chunks, qa and the stock pipeline (about 90 min on 2 cores).
+bench-scale: install
+	$(PY) bench/scale.py --sizes 1000,10000,100000
 
 lint: install
 	$(VENV)/bin/ruff check qa eval tests bench app.py

@@ -1,11 +1,12 @@
 """qa against the stock LlamaIndex pipeline as the corpus grows, in the same run.
 
-    python bench/scale.py --quick            # about 1k chunks (what CI runs)
-    python bench/scale.py --sizes 1000,10000 # more sizes
+    python bench/scale.py --quick     # about 1k chunks (what CI runs)
+    python bench/scale.py             # about 1k, 10k and 100k chunks (make bench-scale; ~90 min on 2 cores)
 
-The corpus is real documentation nobody here wrote: the HTML manual in Debian's python3.11-doc
-package (/usr/share/doc/python3.11/html; the script installs it with apt-get when it is missing
-and it runs as root, else says how). For each size it copies pages in a fixed order until qa's
+The corpus is real documentation nobody here wrote: the HTML manuals in Debian's python3.11-doc
+(/usr/share/doc/python3.11/html, about 15k qa chunks) and, for larger sizes, linux-doc-6.1
+(/usr/share/doc/linux-doc-6.1/html); the script installs each with apt-get when it is needed and
+missing and it runs as root, else says how. For each size it copies pages in a fixed order until qa's
 chunk count reaches the target, then measures, for qa and for the stock pipeline (VectorStoreIndex
 over Chroma, same MiniLM, default chunking), each in its own process: ingest seconds and chunks/s,
 index size on disk, peak memory, retrieval latency p50/p95 and answer latency p50/p95 (bundled
@@ -78,7 +79,7 @@ def pages() -> Iterator[Path]:
         yield from sorted(p for p in src.rglob("*.html") if not {"_static", "_sources"} & set(p.parts))
 
 
-def build_corpus(target_chunks: int, dest: Path, chars_per_chunk: int = 420) -> int:
+def build_corpus(target_chunks: int, dest: Path, chars_per_chunk: int = 260) -> int:
     """Copy manual pages in a fixed order until their text is about `target_chunks` qa chunks."""
     from qa.ingest import read_text
 
@@ -253,7 +254,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="about 1k chunks only")
-    p.add_argument("--sizes", default="1000,10000")
+    p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--answers", type=int, default=10, help="answer-latency questions per system")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     p.add_argument("--worker", choices=["qa", "stock"], help=argparse.SUPPRESS)

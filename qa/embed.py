@@ -110,11 +110,11 @@ class SentenceTransformerEmbedder:
         vecs = self._model.encode(
             texts,
             batch_size=self.batch_size,
-            normalize_embeddings=True,
             show_progress_bar=False,
-            convert_to_tensor=True,  # numpy has no bfloat16; convert after casting up
+            convert_to_tensor=True,  # numpy has no bfloat16: cast up first, then normalise in float32
         )
-        return vecs.float().numpy()
+        vecs = vecs.float().numpy()
+        return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
 
 
 class OnnxMiniLMEmbedder:

@@ -286,9 +286,10 @@ def sync(
         todo.remove(rel)
         gone.remove(old)
 
-    # Files are streamed one at a time; chunks from several files are embedded together (the embedder
-    # sorts them by length). Reading ahead in a thread was measured slower with the bf16 embedder:
-    # its many small torch calls wait on the GIL the reader holds (18.9 s serial vs 20.5 s threaded).
+    # Files are streamed one at a time; chunks from several files are embedded together, which lets the
+    # embedder group them by length. Reading ahead was measured and dropped: in a thread, parsing holds
+    # the GIL the embedder's many small torch calls wait for (1.6k chunks: 18.9 s serial, 20.5 s
+    # threaded); a reader process takes about 4 s to start and saved less than that below 10k chunks.
     def write(batch: list[list[Chunk]]) -> None:
         chunks = [c for file_chunks in batch for c in file_chunks]
         if not chunks:
@@ -305,7 +306,7 @@ def sync(
     for n, rel in enumerate(todo):
         if progress:
             progress(n, len(todo), rel)
-        result = _prepare(files[rel], rel, hashes[rel], settings)
+        result = _prepare(files[rel], rel, hashes[rel], settings.chunk_size, settings.chunk_overlap)
         if isinstance(result, str):
             skipped.append((rel, result))
             _drop(store, held, rel, by_source)
@@ -334,13 +335,13 @@ def sync(
 EMBED_BATCH = 256  # chunks embedded per call, across files
 
 
-def _prepare(path: Path, rel: str, doc_hash: str, settings: Settings) -> list[Chunk] | str:
+def _prepare(path: Path, rel: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk] | str:
     """A file's chunks, or why it is skipped."""
     try:
         text = read_text(path)
     except SkipFile as e:
         return str(e)
-    chunks = chunk_document(text, rel, doc_hash, settings.chunk_size, settings.chunk_overlap)
+    chunks = chunk_document(text, rel, doc_hash, chunk_size, chunk_overlap)
     return chunks or "no content left after removing page boilerplate"
 
 

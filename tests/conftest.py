@@ -54,3 +54,22 @@ def app(tmp_path_factory):
         yield url, tmp / "docs", tmp
     finally:
         stop_app(proc, tmp)
+
+
+def write_reports(folder, first, count):
+    """Plain-text reports enough to make an ingest last a while (about 6 chunks each)."""
+    for i in range(first, first + count):
+        (folder / f"report_{i:03d}.txt").write_text(
+            "\n\n".join(
+                f"Report {i}, paragraph {j}: the committee met in room {i * 7 + j} and agreed "
+                f"item {j} of the plan for district {i}, after hearing from {j + 2} witnesses."
+                for j in range(30)
+            ),
+            encoding="utf-8",
+        )
+
+
+def added(summary: str) -> int:
+    import re
+
+    return int(re.search(r"(\d+) added", summary).group(1))

@@ -9,7 +9,7 @@ import pytest
 from qa.config import Settings
 from qa.errors import QAError
 from qa.pipeline import Engine
-from tests.conftest import free_port
+from tests.conftest import added, free_port, write_reports
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +74,84 @@ def test_server_down_names_the_url(tmp_path, corpus):
     settings = Settings(docs_dir=corpus, data_dir=tmp_path / "local", chroma_url=f"127.0.0.1:{port}")
     with pytest.raises(QAError, match=f"127.0.0.1:{port}"):
         Engine(settings, llm=None).ingest()
+
+
+def wait_for_chunks(store, proc, at_least):
+    deadline = time.time() + 300
+    while store.count() < at_least:
+        assert proc.poll() is None, "the ingest finished before it could be killed; make the corpus larger"
+        assert time.time() < deadline
+        time.sleep(0.1)
+
+
+def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
+    """kill -9 of the ingest, then of the server itself: the index answers, the next ingest completes it."""
+    import os
+    import signal
+    import sys
+
+    from qa.store import Store
+    from tests.conftest import ROOT, run_cli
+
+    write_reports(corpus, 0, 150)
+    port = free_port()
+    url = f"127.0.0.1:{port}"
+    env = {
+        "QA_DOCS_DIR": str(corpus),
+        "QA_DATA_DIR": str(tmp_path / "local"),
+        "QA_LLM": "extractive",
+        "QA_CHROMA_URL": url,
+    }
+    settings = Settings(docs_dir=corpus, data_dir=tmp_path / "local", chroma_url=url)
+
+    def ingest_in_background():
+        return subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "ingest"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def state(s):
+        return sorted(
+            (m["source"], m["doc_hash"], m["chunk_index"], m["start"], m["end"])
+            for m in Store(s).metadata().values()
+        )
+
+    server = start_server(tmp_path / "server", port)
+    try:
+        # 1. The ingest is killed once its first batch is on the server.
+        proc = ingest_in_background()
+        wait_for_chunks(Store(settings), proc, 1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
+        assert asked.returncode == 0 and "Gilbert" in asked.stdout, asked.stderr
+        done = run_cli(env, "ingest")
+        assert done.returncode == 0, done.stderr
+        assert added(done.stdout) > 0  # the kill landed mid-run: files were left to add
+        # 2. The server itself is killed mid-ingest: a clear error naming it, then a restart and a re-run.
+        write_reports(corpus, 150, 100)
+        before = Store(settings).count()
+        proc = ingest_in_background()
+        wait_for_chunks(Store(settings), proc, before + 1)
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0 and url in err and "Traceback" not in err
+        server = start_server(tmp_path / "server", port)
+        assert Store(settings).count() > before  # what was written before the kill is still there
+        done = run_cli(env, "ingest")
+        assert done.returncode == 0, done.stderr
+        assert added(done.stdout) > 0
+        served = state(settings)
+        asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
+        assert asked.returncode == 0 and "Gilbert" in asked.stdout, asked.stderr
+    finally:
+        stop(server)
+    # The result is exactly what one clean ingest into a fresh local index gives.
+    clean = Settings(docs_dir=corpus, data_dir=tmp_path / "clean")
+    assert run_cli({"QA_DOCS_DIR": str(corpus), "QA_DATA_DIR": str(tmp_path / "clean")}, "ingest").returncode == 0
+    assert served == state(clean)

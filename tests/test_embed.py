@@ -1,4 +1,4 @@
-"""The bundled embedders: int8 ONNX MiniLM agrees with float MiniLM, row for row."""
+"""The bundled embedders: int8 ONNX and bf16 MiniLM agree with float MiniLM, row for row."""
 
 import numpy as np
 import pytest
@@ -6,21 +6,34 @@ import pytest
 from qa.embed import SentenceTransformerEmbedder, bundled_model_path, make_embedder
 from qa.errors import ModelError
 
+TEXTS = [
+    "short",
+    "a much longer sentence about the Ofsted inspection of children's services in Haringey",
+    "mid length text here",
+    "",
+]
 
-def test_int8_minilm_matches_float_minilm_in_input_order():
-    texts = [
-        "short",
-        "a much longer sentence about the Ofsted inspection of children's services in Haringey",
-        "mid length text here",
-        "",
-    ]
-    a = make_embedder("minilm-int8").embed(texts)
+
+@pytest.mark.parametrize("name", ["minilm-int8", "minilm-bf16"])
+def test_fast_minilm_matches_float_minilm_in_input_order(name):
+    texts = TEXTS
+    a = make_embedder(name).embed(texts)
     b = SentenceTransformerEmbedder("minilm").embed(texts)
     assert a.shape == b.shape == (4, 384)
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     cos = (a * b).sum(1)
     assert (cos > 0.99).all(), cos
-    assert make_embedder("minilm-int8").embed([]).shape == (0, 384)
+    assert make_embedder(name).embed([]).shape[0] == 0
+
+
+def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch):
+    import qa.embed as embed
+
+    monkeypatch.setattr(embed, "cpu_has_bf16", lambda: True)
+    assert embed.resolve("auto") == "minilm-bf16"
+    monkeypatch.setattr(embed, "cpu_has_bf16", lambda: False)
+    assert embed.resolve("auto") == "minilm-int8" and embed.make_embedder("auto").name == "minilm-int8"
+    assert embed.resolve("mpnet") == "mpnet"
 
 
 def test_unknown_embedder_is_a_clear_error(tmp_path):

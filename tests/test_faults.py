@@ -16,7 +16,7 @@ from qa.config import Settings
 from qa.errors import IndexError_
 from qa.pipeline import Engine
 from qa.store import Store
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, added, run_cli, write_reports
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 OPEN_Q = "What did officials say Baby P had been used as?"
@@ -43,18 +43,11 @@ def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
 
 @pytest.mark.slow
 def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
-    # Enough text that an ingest takes a few seconds, so kills land in the middle of it.
-    for i in range(40):
-        (corpus / f"extra_{i:02d}.txt").write_text(
-            "\n\n".join(
-                f"Report {i}, paragraph {j}: the committee met in room {i * 7 + j} and agreed "
-                f"item {j} of the plan for district {i}."
-                for j in range(30)
-            ),
-            encoding="utf-8",
-        )
+    # Enough text (about 1,000 chunks) that kills land in the middle of the ingest.
+    write_reports(corpus, 0, 150)
     env = {"QA_DOCS_DIR": str(corpus), "QA_DATA_DIR": str(tmp_path / "data"), "QA_LLM": "extractive"}
     rng = random.Random(7)
+    written = 0
     for _ in range(3):
         proc = subprocess.Popen(
             [sys.executable, "-m", "qa.cli", "ingest"],
@@ -63,13 +56,20 @@ def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(4.0, 9.0))
+        # Kill at a random moment once this run has written something (read from the keyword
+        # index, which follows each write to the store), so every kill lands mid-ingest.
+        while chunks_on_disk(tmp_path / "data") <= written:
+            assert proc.poll() is None, "the ingest finished before it could be killed"
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        written = chunks_on_disk(tmp_path / "data")
         # The index still answers after every kill.
         asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
         assert asked.returncode == 0, asked.stderr
-    assert run_cli(env, "ingest").returncode == 0
+    finished = run_cli(env, "ingest")
+    assert finished.returncode == 0 and added(finished.stdout) > 0  # files were left for this run
     clean_env = {**env, "QA_DATA_DIR": str(tmp_path / "clean")}
     assert run_cli(clean_env, "ingest").returncode == 0
 
@@ -81,6 +81,21 @@ def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
         )
 
     assert state(tmp_path / "data") == state(tmp_path / "clean")
+
+
+def chunks_on_disk(data_dir) -> int:
+    import sqlite3
+
+    files = list((data_dir / "keyword").glob("*.sqlite"))
+    if not files:
+        return 0
+    db = sqlite3.connect(f"file:{files[0]}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM chunk").fetchone()[0]
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+    finally:
+        db.close()
 
 
 def test_garbage_from_the_model_falls_back_with_a_warning(settings):
