@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Protocol
@@ -172,6 +173,7 @@ class OnnxMiniLMEmbedder:
         return out
 
 
+@functools.cache
 def cpu_has_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere bf16 is emulated and slow."""
     try:
@@ -185,8 +187,9 @@ def cpu_has_bf16() -> bool:
 def resolve(name: str) -> str:
     """The concrete embedder behind a QA_EMBED_MODEL value ('auto' picks the fastest MiniLM here).
 
-    Measured on the 2-core CPU: bf16 MiniLM embeds 130 chunks/s, int8 ONNX MiniLM 80, float MiniLM 66;
-    all three give the same eval answers (eval/README.md). bf16 is only fast where the CPU has it.
+    Measured on the 2-core CPU: bf16 MiniLM embeds 110-130 chunks/s, int8 ONNX MiniLM 75-80, float
+    MiniLM 66; on the seed eval they answer 33, 32 and 33 of 54 right (eval/README.md). bf16 is only
+    fast where the CPU has it.
     """
     if name == "auto":
         return "minilm-bf16" if cpu_has_bf16() else "minilm-int8"
