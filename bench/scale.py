@@ -118,7 +118,13 @@ def worker(system: str, docs: Path, data: Path, answers: int) -> dict:
         # Model loading and imports happen before the clock starts, for both systems.
         engine = Engine(settings)
         engine.embedder.embed(["warm up"])
-        chunk_document("Warm up. The splitter loads its sentence model.", "x", "0" * 40, 96, 16)
+        chunk_document(
+            "Warm up. The splitter loads its sentence model.",
+            "x",
+            "0" * 40,
+            settings.chunk_size,
+            settings.chunk_overlap,
+        )
         t0 = time.perf_counter()
         report = engine.ingest()
         out["ingest_s"] = time.perf_counter() - t0

@@ -44,6 +44,29 @@ def run_cli(env: dict, *args: str, timeout: float = 300) -> subprocess.Completed
     )
 
 
+def start_cli(env: dict, *args: str, quiet: bool = False) -> subprocess.Popen:
+    """`qa ARGS` started in the background (to be killed); output captured as text, or dropped if quiet."""
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    return subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=out,
+        text=True,
+    )
+
+
+def index_state(settings: Settings) -> list[tuple]:
+    """What an index holds, chunk by chunk, independent of ids and order (to compare two indexes)."""
+    from qa.store import Store
+
+    return sorted(
+        (m["source"], m["doc_hash"], m["chunk_index"], m["start"], m["end"])
+        for m in Store(settings).metadata().values()
+    )
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     """The running app on a copy of the seeds with the bundled models: (url, docs folder, its folder)."""

@@ -86,12 +86,10 @@ def wait_for_chunks(store, proc, at_least):
 
 def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
     """kill -9 of the ingest, then of the server itself: the index answers, the next ingest completes it."""
-    import os
     import signal
-    import sys
 
     from qa.store import Store
-    from tests.conftest import ROOT, run_cli
+    from tests.conftest import index_state, run_cli, start_cli
 
     write_reports(corpus, 0, 150)
     port = free_port()
@@ -104,26 +102,10 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
     }
     settings = Settings(docs_dir=corpus, data_dir=tmp_path / "local", chroma_url=url)
 
-    def ingest_in_background():
-        return subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "ingest"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def state(s):
-        return sorted(
-            (m["source"], m["doc_hash"], m["chunk_index"], m["start"], m["end"])
-            for m in Store(s).metadata().values()
-        )
-
     server = start_server(tmp_path / "server", port)
     try:
         # 1. The ingest is killed once its first batch is on the server.
-        proc = ingest_in_background()
+        proc = start_cli(env, "ingest")
         wait_for_chunks(Store(settings), proc, 1)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -135,7 +117,7 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
         # 2. The server itself is killed mid-ingest: a clear error naming it, then a restart and a re-run.
         write_reports(corpus, 150, 100)
         before = Store(settings).count()
-        proc = ingest_in_background()
+        proc = start_cli(env, "ingest")
         wait_for_chunks(Store(settings), proc, before + 1)
         server.send_signal(signal.SIGKILL)
         server.wait()
@@ -146,7 +128,7 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
         done = run_cli(env, "ingest")
         assert done.returncode == 0, done.stderr
         assert added(done.stdout) > 0
-        served = state(settings)
+        served = index_state(settings)
         asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
         assert asked.returncode == 0 and "Gilbert" in asked.stdout, asked.stderr
     finally:
@@ -154,4 +136,4 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
     # The result is exactly what one clean ingest into a fresh local index gives.
     clean = Settings(docs_dir=corpus, data_dir=tmp_path / "clean")
     assert run_cli({"QA_DOCS_DIR": str(corpus), "QA_DATA_DIR": str(tmp_path / "clean")}, "ingest").returncode == 0
-    assert served == state(clean)
+    assert served == index_state(clean)

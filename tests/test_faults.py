@@ -1,11 +1,8 @@
 """Faults: damaged indexes, ingests killed mid-way, LLM backends that hang or talk nonsense."""
 
-import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,7 +13,7 @@ from qa.config import Settings
 from qa.errors import IndexError_
 from qa.pipeline import Engine
 from qa.store import Store
-from tests.conftest import ROOT, added, run_cli, write_reports
+from tests.conftest import added, index_state, run_cli, start_cli, write_reports
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 OPEN_Q = "What did officials say Baby P had been used as?"
@@ -49,13 +46,7 @@ def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
     rng = random.Random(7)
     written = 0
     for _ in range(3):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "ingest"],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_cli(env, "ingest", quiet=True)
         # Kill at a random moment once this run has written something (read from the keyword
         # index, which follows each write to the store), so every kill lands mid-ingest.
         while chunks_on_disk(tmp_path / "data") <= written:
@@ -72,15 +63,9 @@ def test_ingest_killed_at_random_points_always_recovers(tmp_path, corpus):
     assert finished.returncode == 0 and added(finished.stdout) > 0  # files were left for this run
     clean_env = {**env, "QA_DATA_DIR": str(tmp_path / "clean")}
     assert run_cli(clean_env, "ingest").returncode == 0
-
-    def state(data_dir):
-        s = Settings(docs_dir=corpus, data_dir=data_dir)
-        return sorted(
-            (m["source"], m["doc_hash"], m["chunk_index"], m["start"], m["end"])
-            for m in Store(s).metadata().values()
-        )
-
-    assert state(tmp_path / "data") == state(tmp_path / "clean")
+    assert index_state(Settings(docs_dir=corpus, data_dir=tmp_path / "data")) == index_state(
+        Settings(docs_dir=corpus, data_dir=tmp_path / "clean")
+    )
 
 
 def chunks_on_disk(data_dir) -> int:
