@@ -29,7 +29,10 @@ class Settings(BaseSettings):
 
     # --- chunking ---
     chunk_size: int = Field(96, gt=16, le=4096, description="Chunk size in tokens.")
-    chunk_overlap: int = Field(16, ge=0, le=1024, description="Chunk overlap in tokens.")
+    # No overlap by default. The splitter carries whole sentences, so 16 tokens of overlap only repeated
+    # short lines, 8% more chunks to embed on the manuals (10,074 against 9,279), and on the seed eval
+    # overlap 0 did as well or better on every figure (34 of 54 right against 33, MRR 0.637 against 0.630).
+    chunk_overlap: int = Field(0, ge=0, le=1024, description="Chunk overlap in tokens.")
 
     # --- embeddings ---
     # auto: all-MiniLM-L6-v2 in bfloat16 where the CPU has bf16 instructions, else as int8 ONNX. On the

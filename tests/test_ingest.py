@@ -1,4 +1,5 @@
 import os
+import sys
 
 import pytest
 
@@ -115,3 +116,96 @@ def test_missing_and_empty_folders_give_clear_errors(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(CorpusError, match="no documents"):
         _sync(Settings(docs_dir=tmp_path / "empty", data_dir=tmp_path / "d"), HashEmbedder())
+
+
+# The HTML reader promises BeautifulSoup's text to the character (citation offsets and the boilerplate
+# filter depend on it), from lxml's parser events instead of a tree. BeautifulSoup is the reference.
+def _soup_text(html: str) -> str:
+    import warnings
+
+    from bs4 import BeautifulSoup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # XMLParsedAsHTMLWarning on pages that start with <?xml
+        soup = BeautifulSoup(html, "lxml")
+    for tag in soup(["script", "style", "nav", "header", "footer", "aside", "noscript", "form"]):
+        tag.decompose()
+    lines = (line.strip() for line in soup.get_text("\n").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+TRICKY_PAGES = [
+    '<?xml version="1.0" encoding="iso-8859-1"?><html><body><p>a&amp;b &nbsp; c</p></body></html>',
+    "<!DOCTYPE html><p>x<!-- a comment splits the line -->y</p><?php echo 1 ?>z",
+    "<p>one<nav>skip<header>nested skip</header>still skipped</nav>two</p><pre>  a\n   b </pre>",
+    "<p>unclosed <b>bold <i>italic</p> after</b> tail",
+    "<table><tr><td>a<td>b</table><br>c<br/>d",
+    "<![CDATA[ cdata ]]> text <template>t</template><ruby>漢<rp>(</rp><rt>kan</rt><rp>)</rp></ruby>",
+    "<p>\u2028line\x0bsep\x0cfeed</p><form>f<input>x</form>after<select><option>o1</option></select>",
+    "<svg><text>svg text</text></svg><math><mi>x</mi></math>",
+    "plain text, no tags",
+    "<",
+]
+
+
+@pytest.mark.parametrize("page", TRICKY_PAGES)
+def test_html_text_is_beautifulsoups(page):
+    from qa.ingest import _html_to_text
+
+    assert _html_to_text(page) == _soup_text(page)
+
+
+def test_html_text_is_beautifulsoups_on_tag_soup():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from qa.ingest import _html_to_text
+
+    tags = ["p", "div", "b", "nav", "script", "style", "pre", "br", "td", "table", "li", "header", "a", "rt"]
+    piece = st.one_of(
+        st.sampled_from(["hello", " ", "\n", "  x y ", "&amp;", "&lt;", "é", "\xa0", "a\tb", "-->", "<!-- c -->"]),
+        st.sampled_from(tags).map(lambda t: f"<{t}>"),
+        st.sampled_from(tags).map(lambda t: f"</{t}>"),
+        st.text(max_size=5),
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(piece, max_size=30).map("".join))
+    def check(page):
+        assert _html_to_text(page) == _soup_text(page)
+
+    check()
+
+
+def test_a_text_repeated_across_batches_is_embedded_once(settings, corpus, monkeypatch):
+    ingest_module = sys.modules["qa.ingest"]  # the module; `qa.ingest` is also the function qa exports
+    monkeypatch.setattr(ingest_module, "EMBED_BATCH", 1)  # every file is written on its own
+    shared = (corpus / "002_74398830eb76dfcf.txt").read_text(encoding="utf-8")
+    (corpus / "copy.txt").write_text(shared, encoding="utf-8")
+    emb = HashEmbedder()
+    _sync(settings, emb)
+    store = Store(settings)
+    texts = [c.text for c, _ in store.get(list(store.metadata()))]
+    assert len(texts) > len(set(texts))  # the copy's chunks repeat the original's
+    assert emb.texts_embedded == len(set(texts))
+    by_text = {}
+    for chunk, vector in store.get(list(store.metadata()), with_vectors=True):
+        by_text.setdefault(chunk.text, []).append(vector)
+    for text, vectors in by_text.items():
+        for v in vectors:
+            assert v == pytest.approx(HashEmbedder().embed([text])[0], abs=1e-6)
+
+
+def test_the_embedding_cache_is_bounded_and_changes_no_vector(monkeypatch):
+    from collections import OrderedDict
+
+    ingest_module = sys.modules["qa.ingest"]
+    monkeypatch.setattr(ingest_module, "EMBED_CACHE", 3)
+    emb, cache = HashEmbedder(), OrderedDict()
+    calls = [["a b", "c d", "a b"], ["c d", "e f", "g h"], ["i j", "a b"], ["c d"]]
+    for texts in calls:
+        got = ingest_module.embed_distinct(emb, texts, cache)
+        assert got == pytest.approx(HashEmbedder().embed(texts))
+        assert len(cache) <= 3
+    # "c d" was cached by the first call and reused by the second; by the fourth it had been evicted.
+    assert emb.calls == [["a b", "c d"], ["e f", "g h"], ["i j", "a b"], ["c d"]]
