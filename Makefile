@@ -32,7 +32,7 @@ bench: install
 	$(PY) bench/load.py
 	$(PY) bench/scale.py --quick
 
-# The full scale run: about 1k, 10k and 100k chunks, qa and the stock pipeline (about 80 min on 2 cores).
+# The full scale run: about 1k, 10k and 100k chunks, qa and the stock pipeline (60-80 min on 2 cores, measured).
 bench-scale: install
 	$(PY) bench/scale.py --sizes 1000,10000,100000
 

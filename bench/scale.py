@@ -1,7 +1,7 @@
 """qa against the stock LlamaIndex pipeline as the corpus grows, in the same run.
 
     python bench/scale.py --quick     # about 1k chunks (what CI runs)
-    python bench/scale.py             # about 1k, 10k and 100k chunks (make bench-scale; ~80 min on 2 cores)
+    python bench/scale.py             # about 1k, 10k and 100k chunks (make bench-scale; 60-80 min on 2 cores)
 
 The corpus is real documentation nobody here wrote: the HTML manuals in Debian's python3.11-doc
 (/usr/share/doc/python3.11/html, about 15k qa chunks) and, for larger sizes, linux-doc-6.1
