@@ -185,15 +185,12 @@ def test_a_text_repeated_across_batches_is_embedded_once(settings, corpus, monke
     emb = HashEmbedder()
     _sync(settings, emb)
     store = Store(settings)
-    texts = [c.text for c, _ in store.get(list(store.metadata()))]
+    stored = store.get(list(store.metadata()), with_vectors=True)
+    texts = [chunk.text for chunk, _ in stored]
     assert len(texts) > len(set(texts))  # the copy's chunks repeat the original's
     assert emb.texts_embedded == len(set(texts))
-    by_text = {}
-    for chunk, vector in store.get(list(store.metadata()), with_vectors=True):
-        by_text.setdefault(chunk.text, []).append(vector)
-    for text, vectors in by_text.items():
-        for v in vectors:
-            assert v == pytest.approx(HashEmbedder().embed([text])[0], abs=1e-6)
+    for chunk, vector in stored:
+        assert vector == pytest.approx(HashEmbedder().embed([chunk.text])[0], abs=1e-6)
 
 
 def test_the_embedding_cache_is_bounded_and_changes_no_vector(monkeypatch):
