@@ -9,9 +9,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from qa.answer import REFUSAL
+from qa.api import engine_for
 from qa.config import Settings
 from qa.errors import QAError
-from qa.pipeline import engine_for
+from qa.llm import backends
 from qa.render import documents_rows, sources_html, trace_markdown
 from qa.uploads import UploadError, remove_document, store_upload
 
@@ -48,6 +50,8 @@ element.addEventListener('toggle', (e) => {
 def session_settings(base: Settings, backend: str, url: str, model: str, top_k: int) -> Settings:
     """The settings one chat session asks for (backend and top-k chosen in the settings panel)."""
     update = {"llm": backend, "top_k": int(top_k)}
+    if model.strip():
+        update["llm_model"] = model.strip()
     if backend == "openai":
         update.update(llm_url=url.strip() or None, llm_model=model.strip() or None)
     return base.model_copy(update=update)
@@ -75,18 +79,10 @@ def build_app(base: Settings) -> gr.Blocks:
         yield chat, gr.update(), gr.update(), state, ""
         try:
             engine = engine_for(session_settings(base, backend, url, model, top_k))
-            draft = ""
-            final = None
-            for event in engine.stream(message, history=state["history"]):
-                if isinstance(event, str):
-                    draft += event
-                    chat[-1] = {"role": "assistant", "content": f"*{draft.strip()}* ▌"}
-                    yield chat, gr.update(), gr.update(), state, ""
-                else:
-                    final = event
+            final = engine.answer(message, history=state["history"])
             text = final.text
             if final.refused:
-                text = "**The documents don't say.** " + (
+                text = f"**{REFUSAL}** " + (
                     "The closest passages are listed beside the chat as related." if final.related else ""
                 )
             for w in final.warnings:
@@ -157,9 +153,10 @@ def build_app(base: Settings) -> gr.Blocks:
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
                     with gr.Accordion("Settings", open=False):
+                        choices = sorted(backends())
                         backend = gr.Radio(
-                            ["local", "openai", "extractive"],
-                            value=base.llm if base.llm in ("local", "openai", "extractive") else "local",
+                            choices,
+                            value=base.llm if base.llm in choices else "local",
                             label="Answer with",
                         )
                         url = gr.Textbox(
@@ -167,7 +164,11 @@ def build_app(base: Settings) -> gr.Blocks:
                             value=base.llm_url or "",
                             placeholder="http://127.0.0.1:11434/v1",
                         )
-                        model = gr.Textbox(label="Model name (for 'openai')", value="")
+                        model = gr.Textbox(
+                            label="Model: a bundled name for 'local' (qwen2.5-0.5b, qwen2.5-1.5b, smollm2), "
+                            "a .gguf path for 'gguf', the server's model for 'openai'",
+                            value="",
+                        )
                         top_k = gr.Slider(1, 8, value=base.top_k, step=1, label="Citations per answer (top-k)")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
@@ -217,9 +218,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings()
-        from qa.cli import _progress_bar
+        from qa.cli import progress_bar
 
-        bar, update = _progress_bar()
+        bar, update = progress_bar()
         with bar:
             print(f"Indexing {settings.docs_dir} …", flush=True)
             print(engine_for(settings).ingest(progress=update).summary(), flush=True)

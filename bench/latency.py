@@ -39,7 +39,7 @@ def main(argv=None) -> int:
         engine.ensure_index()
         build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        engine.answer("How old was Baby P when he died?")  # warm-up: loads the models
+        engine.warm_up()
         warm = time.perf_counter() - t0
         pairs = load()
         times = []

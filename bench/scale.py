@@ -81,7 +81,7 @@ def pages() -> Iterator[Path]:
 
 def build_corpus(target_chunks: int, dest: Path, chars_per_chunk: int = 260) -> int:
     """Copy manual pages in a fixed order until their text is about `target_chunks` qa chunks."""
-    from qa.ingest import read_text
+    from qa.readers import read_text
 
     dest.mkdir(parents=True)
     total = 0
@@ -112,7 +112,7 @@ def worker(system: str, docs: Path, data: Path, answers: int) -> dict:
     settings = Settings(docs_dir=docs, data_dir=data, llm="local")
     out = {"system": system}
     if system == "qa":
-        from qa.ingest import chunk_document
+        from qa.chunk import chunk_document
         from qa.pipeline import Engine
 
         # Model loading and imports happen before the clock starts, for both systems.
@@ -131,7 +131,7 @@ def worker(system: str, docs: Path, data: Path, answers: int) -> dict:
         out["chunks"] = report.chunks
 
         def retrieve(q):
-            return engine._retriever.retrieve(q, settings.candidates)
+            return engine.retriever.retrieve(q, settings.candidates)
 
         def ask(q):
             return engine.answer(q)

@@ -1,4 +1,5 @@
-"""`python -m eval`: score qa and the stock LlamaIndex baseline on an eval set."""
+"""`python -m eval`: score qa and the stock LlamaIndex pipeline on the seed dev and test splits and on
+the public slice (SQuAD 2.0 training articles), each set beside the baseline in the same run."""
 
 from __future__ import annotations
 
@@ -9,54 +10,66 @@ from pathlib import Path
 from qa.config import Settings
 from qa.embed import resolve
 from qa.errors import QAError
+from qa.llm import backends
 
-from . import dataset
+from . import dataset, public
 from .run import headline_table, run_baseline, run_qa, write_reports
+
+HERE = Path(__file__).resolve().parent
+SETS = ("seed-dev", "seed-test", "public-dev", "public-test")
+
+
+def question_set(name: str, settings: Settings, squad: Path | None, work: Path):
+    """The pairs of one named set and the settings that point at its documents."""
+    if name.startswith("seed-"):
+        return dataset.split(dataset.load(), name.removeprefix("seed-")), settings
+    docs = work / name / "docs"
+    pairs = public.build(squad, public.SLICES[name], docs)
+    return pairs, settings.model_copy(update={"docs_dir": docs, "data_dir": work / name / "data"})
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
-    p.add_argument("--backend", choices=["local", "gguf", "openai", "extractive"], help="LLM backend (QA_LLM)")
-    p.add_argument("--model", help="LLM model (QA_LLM_MODEL): smollm2, gemma3, a .gguf path, or a server model")
+    p.add_argument("--backend", choices=sorted(backends()), help="LLM backend (QA_LLM)")
+    p.add_argument("--model", help="LLM model (QA_LLM_MODEL): a bundled name, a .gguf path, or a server model")
     p.add_argument("--embed-model", help="embedding model (QA_EMBED_MODEL)")
-    p.add_argument("--limit", type=int, help="only the first N pairs")
-    p.add_argument("--docs", type=Path, help="corpus folder (default: the seeds)")
-    p.add_argument("--dataset", type=Path, default=dataset.SEED_SET, help="JSONL eval set")
-    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="where reports go")
+    p.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)}")
+    p.add_argument("--squad", type=Path, help="SQuAD 2.0 train-v2.0.json for the public slice (or QA_SQUAD)")
+    p.add_argument("--limit", type=int, help="only the first N pairs of each set")
+    p.add_argument("--out", type=Path, default=HERE, help="where reports go")
     p.add_argument("--no-baseline", action="store_true", help="skip the stock pipeline")
     args = p.parse_args(argv)
 
-    overrides = {
-        k: v
-        for k, v in {
-            "llm": args.backend,
-            "llm_model": args.model,
-            "embed_model": args.embed_model,
-            "docs_dir": args.docs,
-        }.items()
-        if v is not None
-    }
+    overrides = {"llm": args.backend, "llm_model": args.model, "embed_model": args.embed_model}
     try:
-        settings = Settings(**overrides)
-        pairs = dataset.load(args.dataset)[: args.limit]
-        from tqdm import tqdm
-
-        with tqdm(total=len(pairs) * (1 if args.no_baseline else 2), desc="eval", unit="q") as bar:
-            qa_rows = run_qa(pairs, settings, progress=bar.update)
-            base_rows = None if args.no_baseline else run_baseline(pairs, settings, progress=bar.update)
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        names = [n.strip() for n in args.sets.split(",") if n.strip()]
+        squad = public.squad_path(args.squad)
+        if any(n.startswith("public-") for n in names) and squad is None:
+            print(
+                "no SQuAD 2.0 training file (--squad or QA_SQUAD): the public slice is left out", file=sys.stderr
+            )
+            names = [n for n in names if not n.startswith("public-")]
+        results = {}
+        for name in names:
+            pairs, set_settings = question_set(name, settings, squad, HERE / ".work")
+            pairs = pairs[: args.limit]
+            print(f"{name}: {len(pairs)} questions", file=sys.stderr)
+            qa_rows = run_qa(pairs, set_settings)
+            base_rows = None if args.no_baseline else run_baseline(pairs, set_settings)
+            results[name] = (qa_rows, base_rows)
         config = {
             "backend": settings.llm,
             "model": settings.llm_model,
             "embed_model": resolve(settings.embed_model),
-            "docs": str(settings.docs_dir),
-            "dataset": str(args.dataset),
-            "pairs": len(pairs),
+            "sets": names,
         }
-        data = write_reports(args.out, config, qa_rows, base_rows)
+        data = write_reports(args.out, config, results)
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(headline_table(data["qa"], data["baseline"]))
+    for name, block in data["sets"].items():
+        print(f"\n{name}\n" + headline_table(block["qa"], block["baseline"]))
     print(f"\nreports: {args.out / 'report.md'}, report.json, report.png")
     return 0
 

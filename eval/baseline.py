@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from qa.config import Settings
 from qa.embed import bundled_model_path, resolve
-from qa.llm import LLM, Prompt, complete
+from qa.llm import LLM, Prompt
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class StockPipeline:
             text = passages[0][3] if passages else ""
         else:
             prompt_text = DEFAULT_TEXT_QA_PROMPT.format(context_str=context, query_str=question)
-            text = complete(self.llm, Prompt(system="", user=prompt_text, completion=prompt_text + "\n"), 64)
+            text = self.llm.generate(Prompt(system="", user=prompt_text), 64).text
         return BaselineAnswer(text.strip(), passages, time.perf_counter() - t0)
 
 

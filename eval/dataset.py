@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,15 @@ def load(path: Path = SEED_SET) -> list[Pair]:
         except (KeyError, ValueError, TypeError) as e:
             raise ValueError(f"{path}:{n}: not an eval pair ({e})") from e
     return pairs
+
+
+def split(pairs: list[Pair], part: str) -> list[Pair]:
+    """The dev (tune here) or test (report here, never tune) half, by a hash of each pair's id: stable as
+    pairs are added, and unrelated to what a pair asks."""
+    if part not in ("dev", "test"):
+        raise ValueError(f"split is dev or test, not {part!r}")
+    want = 0 if part == "dev" else 1
+    return [p for p in pairs if int(hashlib.sha1(p.id.encode()).hexdigest(), 16) % 2 == want]
 
 
 def gold_spans(pair: Pair, docs_dir: Path) -> list[tuple[str, int, int]]:

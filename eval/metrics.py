@@ -7,6 +7,8 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+from qa.cite import strip_markers  # noqa: F401 - one definition of the citation marker, re-exported
+
 REFUSAL_PHRASES = re.compile(
     r"documents don'?t say|not (mentioned|provided|stated|specified|given|available)|no information|"
     r"(does not|doesn'?t|do not) (say|mention|provide|contain|specify)|cannot (be )?(determined|answered|find)|"
@@ -21,10 +23,6 @@ def normalize(text: str) -> str:
     text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"‘", "“", "”", "£"})
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
-
-
-def strip_markers(text: str) -> str:
-    return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
 def exact_match(pred: str, golds: Sequence[str]) -> float:

@@ -33,6 +33,9 @@ class Row:
     f1: float = 0.0
     contains: float = 0.0
     problem: str = ""
+    signals: dict = field(default_factory=dict)  # the refusal model's inputs (qa rows), for calibration
+    confidence: float | None = None
+    supported: bool = False  # the reader's answer passed the support check (before the refusal decision)
 
 
 def score_row(
@@ -101,7 +104,7 @@ def summarise(rows: list[Row]) -> dict:
         "mrr": M.mrr(ranks),
         "exact_match": _mean([r.em for r in ans]),
         "f1": _mean([r.f1 for r in ans]),
-        "contains_gold": _mean([r.contains for r in ans]),
+        "contains_gold": _mean([float(bool(r.contains) and not r.refused) for r in ans]),
         "answers_right": sum(1 for r in ans if r.contains and not r.refused),
         "citation_precision": _mean([float(s) for s in cites]),
         "citation_recall": _mean([float(any(r.cited_support)) for r in answered]),
@@ -126,16 +129,20 @@ def is_right(r: Row) -> bool:
     return bool(r.contains and not r.refused) if r.golds else r.refused
 
 
+def would_be_right(r: Row) -> bool:
+    """The answer the reader found (shown or refused) holds a gold answer."""
+    return bool(r.golds) and bool(r.contains)
+
+
 def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else 0.0
 
 
 def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
     """Every pair through qa.answer, with its history."""
-    from qa.pipeline import engine_for
+    from qa.api import engine_for
 
-    engine_for(settings).ensure_index()
-    qa_answer("warm up", settings=settings)  # loads the models, so latency measures answering only
+    engine_for(settings).warm_up()  # loads the models and the index, so latency measures answering only
     rows = []
     for pair in pairs:
         gold = gold_spans(pair, settings.docs_dir)
@@ -144,7 +151,14 @@ def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
         secs = time.perf_counter() - t0
         passages = [(f[1], f[2], f[3]) for f in a.trace.fused]
         cited = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in a.citations]
-        rows.append(score_row(pair, gold, a.text, a.refused, secs, passages, cited))
+        row = score_row(pair, gold, a.text, a.refused, secs, passages, cited)
+        if a.refused and a.trace.model_answer:
+            # What the answer would have been: the calibration needs it to know whether refusing was right.
+            row.answer = a.trace.model_answer
+            row.contains = M.contains_gold(a.trace.model_answer, pair.answers) if pair.answers else 0.0
+        row.signals, row.confidence = a.trace.signals, a.trace.confidence
+        row.supported = a.trace.confidence is not None and a.trace.confidence > 0
+        rows.append(row)
         if progress:
             progress()
     return rows
@@ -152,7 +166,7 @@ def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
 
 def run_baseline(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
     """Every pair through the stock LlamaIndex pipeline (questions alone: it has no chat history)."""
-    from qa.pipeline import engine_for
+    from qa.api import engine_for
 
     from .baseline import StockPipeline
 
@@ -170,20 +184,19 @@ def run_baseline(pairs: list[Pair], settings: Settings, progress=None) -> list[R
     return rows
 
 
-def write_reports(out_dir: Path, config: dict, qa_rows: list[Row], base_rows: list[Row] | None) -> dict:
-    """eval/report.md, eval/report.json and eval/report.png."""
+def write_reports(out_dir: Path, config: dict, sets: dict[str, tuple[list[Row], list[Row] | None]]) -> dict:
+    """eval/report.md, eval/report.json and eval/report.png, with every question set side by side."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    qa_sum = summarise(qa_rows)
-    base_sum = summarise(base_rows) if base_rows else None
-    data = {
-        "config": config,
-        "qa": qa_sum,
-        "baseline": base_sum,
-        "rows": {"qa": [r.__dict__ for r in qa_rows], "baseline": [r.__dict__ for r in base_rows or []]},
-    }
+    data = {"config": config, "sets": {}}
+    for name, (qa_rows, base_rows) in sets.items():
+        data["sets"][name] = {
+            "qa": summarise(qa_rows),
+            "baseline": summarise(base_rows) if base_rows else None,
+            "rows": {"qa": [r.__dict__ for r in qa_rows], "baseline": [r.__dict__ for r in base_rows or []]},
+        }
     (out_dir / "report.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "report.md").write_text(render_markdown(config, qa_sum, base_sum, qa_rows), encoding="utf-8")
-    plot(out_dir / "report.png", qa_sum, base_sum)
+    (out_dir / "report.md").write_text(render_markdown(data, sets), encoding="utf-8")
+    plot(out_dir / "report.png", data)
     return data
 
 
@@ -191,14 +204,12 @@ HEADLINE = [
     ("answers right (contains gold)", "contains_gold", "pct"),
     ("exact match", "exact_match", "pct"),
     ("token F1", "f1", "pct"),
-    ("retrieval hit@1", "hit@1", "pct"),
     ("retrieval hit@3", "hit@3", "pct"),
     ("retrieval hit@5", "hit@5", "pct"),
     ("MRR", "mrr", "num"),
     ("citation precision", "citation_precision", "pct"),
-    ("citation recall", "citation_recall", "pct"),
-    ("refusal accuracy (unanswerable)", "refusal_accuracy", "pct"),
-    ("false refusals (answerable)", "false_refusals", "int"),
+    ("unanswerable refused", "refusal_accuracy", "pct"),
+    ("answerable wrongly refused", "false_refusal_rate", "pct"),
     ("latency p50 (s)", "latency_p50", "sec"),
     ("latency p95 (s)", "latency_p95", "sec"),
 ]
@@ -215,60 +226,49 @@ def headline_table(qa_sum: dict, base_sum: dict | None) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(config: dict, qa_sum: dict, base_sum: dict | None, rows: list[Row]) -> str:
-    parts = [
-        f"# qa eval report\n\nConfiguration: `{json.dumps(config)}`\n",
-        f"{qa_sum['questions']} questions ({qa_sum['answerable']} answerable, "
-        f"{qa_sum['unanswerable']} unanswerable).\n",
-        headline_table(qa_sum, base_sum),
-        "\n## By kind (qa)\n",
-        "| kind | n | right |",
-        "|---|---|---|",
-    ]
-    parts += [f"| {k} | {v['n']} | {v['right']} |" for k, v in qa_sum["by_kind"].items()]
-    parts += [
-        "\n## Per question (qa)\n",
-        "| id | kind | question | answer | gold | problem |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        ans = ("(refused) " if r.refused else "") + r.answer.replace("|", "/").replace("\n", " ")[:120]
-        parts.append(
-            f"| {r.id} | {r.kind} | {r.question} | {ans} | {' / '.join(r.golds) or '(refuse)'} | "
-            f"{r.problem or 'ok'} |"
-        )
+def render_markdown(data: dict, sets: dict) -> str:
+    parts = [f"# qa eval report\n\nGenerated by `python -m eval`. Configuration: `{json.dumps(data['config'])}`\n"]
+    for name, block in data["sets"].items():
+        q = block["qa"]
+        parts += [
+            f"\n## {name}: {q['questions']} questions ({q['answerable']} answerable, {q['unanswerable']} unanswerable)\n",
+            headline_table(q, block["baseline"]),
+        ]
+    for name, (qa_rows, _) in sets.items():
+        parts += [
+            f"\n## Per question, {name} (qa)\n",
+            "| id | question | answer | gold | confidence | problem |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in qa_rows:
+            ans = ("(refused) " if r.refused else "") + r.answer.replace("|", "/").replace("\n", " ")[:100]
+            conf = "-" if r.confidence is None else f"{r.confidence:.2f}"
+            parts.append(
+                f"| {r.id} | {r.question.replace('|', '/')} | {ans} | {' / '.join(r.golds).replace('|', '/')[:60] or '(refuse)'} "
+                f"| {conf} | {r.problem or 'ok'} |"
+            )
     return "\n".join(parts) + "\n"
 
 
-def plot(path: Path, qa_sum: dict, base_sum: dict | None) -> None:
+def plot(path: Path, data: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = [
-        ("answers right", "contains_gold"),
-        ("token F1", "f1"),
-        ("hit@3", "hit@3"),
-        ("citation precision", "citation_precision"),
-        ("refusal accuracy", "refusal_accuracy"),
-    ]
-    xs = range(len(keys))
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
-    ax.bar([x - 0.2 for x in xs], [qa_sum[k] for _, k in keys], width=0.4, label="qa", color="#2a7ab0")
-    if base_sum:
-        ax.bar(
-            [x + 0.2 for x in xs],
-            [base_sum[k] for _, k in keys],
-            width=0.4,
-            label="stock LlamaIndex",
-            color="#b0b0b0",
-        )
-    ax.set_xticks(list(xs), [n for n, _ in keys])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of questions")
-    ax.legend(loc="upper right")
-    ax.set_title("qa vs the stock pipeline on the seed eval set")
+    names = list(data["sets"])
+    keys = [("answers right", "contains_gold"), ("unanswerable refused", "refusal_accuracy"),
+            ("answerable wrongly refused", "false_refusal_rate")]  # fmt: skip
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4), dpi=110, squeeze=False)
+    for ax, (label, key) in zip(axes[0], keys, strict=True):
+        xs = range(len(names))
+        ax.bar([x - 0.2 for x in xs], [data["sets"][n]["qa"][key] for n in names], width=0.4, label="qa")
+        ax.bar([x + 0.2 for x in xs], [(data["sets"][n]["baseline"] or {}).get(key, 0) for n in names],
+               width=0.4, label="stock LlamaIndex", color="#b0b0b0")  # fmt: skip
+        ax.set_xticks(list(xs), names, rotation=20, fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_title(label, fontsize=10)
+    axes[0][0].legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,11 +1,12 @@
 """qa: question answering over a folder of documents, with every answer cited."""
 
 from .answer import Answer, Trace
+from .api import answer, ingest
 from .cite import Citation, document_text
 from .config import Settings
 from .errors import QAError
 from .ingest import IngestReport
-from .pipeline import Engine, answer, ingest
+from .pipeline import Engine
 
 __all__ = [
     "Answer",
@@ -19,4 +20,4 @@ __all__ = [
     "document_text",
     "ingest",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

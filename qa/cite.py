@@ -1,11 +1,16 @@
-"""Citations: exact passages of real files, checked against the document text."""
+"""Citations: exact passages of real files, and the markers that point at them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from .evidence import Sentence
+from .readers import document_text
+
+MARKER = re.compile(r"\s*\[\d+\]")  # "[1]" after an answer; the one definition of a citation marker
+
+__all__ = ["Citation", "MARKER", "document_text", "from_sentence", "is_exact", "markers", "strip_markers"]
 
 
 @dataclass(frozen=True)
@@ -24,17 +29,6 @@ def from_sentence(s: Sentence) -> Citation:
     return Citation(s.source, s.text, s.start, s.end, round(s.score, 4), s.title)
 
 
-def document_text(source: str, docs_dir: Path) -> str:
-    """The text a citation's offsets refer to (the file's text; for HTML/PDF the extracted text)."""
-    from .ingest import read_text
-
-    root = docs_dir.resolve()
-    path = (docs_dir / source).resolve()
-    if not path.is_relative_to(root):
-        raise ValueError(f"{source!r} is outside the documents folder")
-    return read_text(path)
-
-
 def is_exact(c: Citation, text: str) -> bool:
     """Whether the citation's quote sits at its offsets in the text."""
     return 0 <= c.start < c.end <= len(text) and text[c.start : c.end] == c.quote
@@ -43,3 +37,8 @@ def is_exact(c: Citation, text: str) -> bool:
 def markers(n: int) -> str:
     """Citation markers for the first n citations: "[1][2]"."""
     return "".join(f"[{i}]" for i in range(1, n + 1))
+
+
+def strip_markers(text: str) -> str:
+    """The text without its citation markers."""
+    return MARKER.sub("", text).strip()

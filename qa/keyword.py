@@ -3,21 +3,23 @@
 Not llama-index's BM25Retriever: that one holds its index in memory and is rebuilt from every chunk
 at each start, which a large corpus cannot afford. FTS5 ranks with the same BM25 (k1=1.2, b=0.75),
 is persistent and transactional, and updates one file's chunks at a time as ingest goes.
+
+FTS5 indexes the chunks' stemmed terms (text.terms, the one stemmer qa uses everywhere), not its own
+porter tokenizer, so the keyword side and evidence scoring agree on what a word is.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from .evidence import stopwords
 from .store import StoredChunk
+from .text import terms
 
-_WORD = re.compile(r"\w+")
+SCHEMA = 2  # 1: FTS5 porter over the raw text; 2: Snowball terms. A different schema is rebuilt.
 
 
 def fingerprint(ids: Iterable[str]) -> str:
@@ -39,13 +41,18 @@ class KeywordIndex:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         with self._db:
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+                # Emptied here; the engine sees the ids differ from the store's and refills it.
+                self._db.execute("DROP TABLE IF EXISTS fts")
+                self._db.execute("DROP TABLE IF EXISTS chunk")
+                self._db.execute(f"PRAGMA user_version={SCHEMA}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS chunk(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
                 "source TEXT, title TEXT, start INTEGER, end_ INTEGER)"
             )
             self._db.execute(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, tokenize='porter unicode61')"
+                "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body UNINDEXED, terms, tokenize='unicode61')"
             )
 
     # --- upkeep --------------------------------------------------------------------------------
@@ -60,7 +67,10 @@ class KeywordIndex:
                     "INSERT INTO chunk(id, source, title, start, end_) VALUES (?,?,?,?,?)",
                     (c.id, m["source"], m.get("title", ""), int(m["start"]), int(m["end"])),
                 )
-                self._db.execute("INSERT INTO fts(rowid, body) VALUES (?, ?)", (cur.lastrowid, c.text))
+                self._db.execute(
+                    "INSERT INTO fts(rowid, body, terms) VALUES (?, ?, ?)",
+                    (cur.lastrowid, c.text, " ".join(terms(c.text))),
+                )
 
     def delete(self, ids: Iterable[str]) -> None:
         with self._lock, self._db:
@@ -93,8 +103,7 @@ class KeywordIndex:
 
     def search(self, query: str, k: int) -> list[tuple[str, str, str, int, int, str, float]]:
         """Best chunks for the query's content words: (id, source, title, start, end, text, score)."""
-        stops = stopwords()
-        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query) if w.lower() not in stops))
+        words = list(dict.fromkeys(terms(query)))
         if not words:
             return []
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words[:64])
@@ -106,13 +115,13 @@ class KeywordIndex:
             ).fetchall()
         return [tuple(r) for r in rows]
 
-    def doc_freq(self, word: str) -> int:
-        """How many chunks hold the word (in any inflection the stemmer folds together)."""
-        if not _WORD.fullmatch(word):
+    def doc_freq(self, term: str) -> int:
+        """How many chunks hold a term (a stem from text.terms)."""
+        if not term:
             return 0
         with self._lock:
             return self._db.execute(
-                "SELECT count(*) FROM fts WHERE fts MATCH ?", ('"' + word.replace('"', '""') + '"',)
+                "SELECT count(*) FROM fts WHERE fts MATCH ?", ('"' + term.replace('"', '""') + '"',)
             ).fetchone()[0]
 
     def close(self) -> None:

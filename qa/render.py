@@ -89,13 +89,15 @@ def trace_markdown(a: Answer | None) -> str:
     parts = [
         f"**Question:** {t.question}",
         f"**Search query:** {t.query}",
-        f"**Answer type expected:** {t.answer_type}",
-        f"**Evidence judgement:** {t.judgement}",
+        f"**Reader ({t.backend}):** "
+        + (
+            f"{t.model_answer or '(no answer)'}, from sentence {t.model_sentence}"
+            if t.model_answer is not None
+            else "none; the best evidence sentence is the answer"
+        ),
+        f"**Support check:** {t.verification}",
+        f"**Decision:** {t.decision}",
     ]
-    if t.model_answer is not None:
-        parts.append(f"**Model's draft:** {t.model_answer} — *{t.verification}*")
-    elif not a.refused:
-        parts.append(f"**Answer built from the evidence** ({t.verification})")
     parts += [
         "",
         _hits_table(t.keyword, "Keyword (BM25) list"),
@@ -103,7 +105,7 @@ def trace_markdown(a: Answer | None) -> str:
         _hits_table(t.fused, "Fused list (reciprocal rank fusion)"),
         "**Evidence sentences**",
         "",
-        "| file | chars | score | kept or cut |",
+        "| file | chars | score | shown to the reader? |",
         "|---|---|---|---|",
     ]
     parts += [f"| {src} | {s}–{e} | {score:.3f} | {why} |" for src, s, e, score, why in t.evidence]

@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import Settings
 from .embed import resolve
-from .errors import IndexError_, QAError
+from .errors import IndexDamagedError, QAError
 
 SCHEMA_VERSION = 1
 PAGE = 5000  # rows per Chroma call when reading or writing many chunks
@@ -61,7 +61,7 @@ def open_client(settings: Settings):
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as e:
-        raise IndexError_(
+        raise IndexDamagedError(
             f"The index in {path} cannot be opened ({e}). Rebuild it with: qa ingest --rebuild"
         ) from e
 
@@ -72,7 +72,6 @@ class Store:
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
         self._max_batch: int | None = None
-        self.keyword = None  # a KeywordIndex kept in step with every add and delete, when attached
         self.client = client or open_client(settings)
         self.name = collection_name(settings)
         try:
@@ -80,7 +79,7 @@ class Store:
                 self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
             )
         except Exception as e:
-            raise IndexError_(
+            raise IndexDamagedError(
                 f"The index collection {self.name} cannot be opened ({e}). Rebuild it with: qa ingest --rebuild"
             ) from e
 
@@ -107,8 +106,6 @@ class Store:
         self.col = self.client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
-        if self.keyword is not None:
-            self.keyword.rebuild([])
 
     def count(self) -> int:
         return self._call(self.col.count)
@@ -126,8 +123,6 @@ class Store:
                 documents=texts[i : i + step],
                 metadatas=metas[i : i + step],
             )
-        if self.keyword is not None:
-            self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=False))
 
     def _batch_limit(self) -> int:
         if self._max_batch is None:
@@ -137,8 +132,6 @@ class Store:
     def delete(self, ids: list[str]) -> None:
         if ids:
             self._call(self.col.delete, ids=ids)
-            if self.keyword is not None:
-                self.keyword.delete(ids)
 
     def ids(self) -> list[str]:
         """Every chunk id (cheap: no texts or vectors)."""
@@ -201,7 +194,7 @@ def open_store(settings: Settings, rebuild: bool = False) -> Store:
     """Open the store; with rebuild, a local index that cannot be opened is wiped and made anew."""
     try:
         return Store(settings)
-    except IndexError_:
+    except IndexDamagedError:
         if not rebuild or settings.chroma_url:
             raise
     import shutil

@@ -7,6 +7,8 @@ import re
 
 import numpy as np
 
+from qa.llm import Generation
+
 
 class HashEmbedder:
     """Bag-of-words vectors from hashed tokens: same text, same vector, in every process."""
@@ -16,6 +18,9 @@ class HashEmbedder:
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim
         self.calls: list[list[str]] = []
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self.calls.append(list(texts))
@@ -36,18 +41,22 @@ class HashEmbedder:
 
 
 class ScriptedLLM:
-    """Returns queued replies in order and records every prompt."""
+    """Returns queued replies in order (no token probabilities) and records every prompt and schema."""
 
     name = "scripted"
 
     def __init__(self, *replies: str) -> None:
         self.replies = list(replies)
         self.prompts = []
+        self.schemas = []
 
-    def stream(self, prompt, max_tokens: int):
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def generate(self, prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         self.prompts.append(prompt)
-        reply = self.replies.pop(0) if self.replies else ""
-        yield from re.findall(r"\S+\s*", reply)
+        self.schemas.append(schema)
+        return Generation(self.replies.pop(0) if self.replies else "")
 
 
 def tiny_pdf(text: str) -> bytes:

@@ -1,11 +1,20 @@
-"""The answering pipeline with fake models: generation, verification, fallback, refusal, citations."""
+"""The pipeline with fake models: the reader's answer is verified, cited exactly, or refused."""
 
 import pytest
 
+import qa.refuse
 from qa.cite import document_text, is_exact
 from qa.errors import EmptyQuestionError, QAError
 from qa.pipeline import Engine
 from tests.fakes import HashEmbedder, ScriptedLLM
+
+
+@pytest.fixture
+def answer_when_supported(monkeypatch):
+    """A refusal model that answers whenever the support check passes, so these tests see the stages alone."""
+    monkeypatch.setattr(
+        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.0)
+    )
 
 
 def _engine(settings, *replies):
@@ -20,81 +29,93 @@ def _exact(a, settings):
 OPEN_Q = "What did officials say Baby P had been used as?"
 
 
-def test_grounded_model_answer_is_kept_and_cited(settings):
-    e = _engine(settings, "Answer: a punch bag")
+def _sentence_holding(engine, words):
+    """The number the reader would give the evidence sentence holding `words`, read off its prompt."""
+    for line in engine.llm.prompts[-1].user.splitlines():
+        if line.startswith("[") and words in line:
+            return int(line[1 : line.index("]")])
+    raise AssertionError(f"{words!r} not in the evidence shown to the reader")
+
+
+def test_supported_answer_is_shown_with_its_exact_sentence(settings, answer_when_supported):
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(OPEN_Q)
+    n = _sentence_holding(probe, "punch bag")
+    e = _engine(settings, f'{{"answer": "a punch bag", "sentence": {n}}}')
     a = e.answer(OPEN_Q)
-    assert not a.refused and a.text.startswith("a punch bag") and "[1]" in a.text
-    assert "punch bag" in a.citations[0].quote
-    assert a.trace.model_answer == "a punch bag"
-    assert "[1] " in e.llm.prompts[0].user  # the evidence went to the model, numbered
+    assert not a.refused and a.text == "a punch bag [1]"
+    assert "punch bag" in a.citations[0].quote and len(a.citations) == 1
+    assert a.trace.model_answer == "a punch bag" and a.trace.verification == "the answer is in the sentence"
+    assert e.llm.schemas[0]["required"] == ["answer", "sentence"]
     _exact(a, settings)
 
 
-def test_invented_answer_is_replaced_by_the_extractive_one(settings):
-    e = _engine(settings, "He got a 12-year sentence in Paris.")
+def test_wrong_sentence_number_is_corrected_to_the_sentence_that_holds_the_answer(settings, answer_when_supported):
+    e = _engine(settings, '{"answer": "a punch bag", "sentence": 99}')
     a = e.answer(OPEN_Q)
-    assert not a.refused
-    assert "12" not in a.text and "Paris" not in a.text
-    assert "punch bag" in a.text and "punch bag" in a.citations[0].quote
-    assert "not in the evidence" in a.trace.verification
+    assert not a.refused and "punch bag" in a.citations[0].quote
     _exact(a, settings)
 
 
-def test_typed_answers_come_from_the_evidence_without_the_model(settings):
-    e = _engine(settings, "45")
-    a = e.answer("How old was Jason Owen?")
-    assert a.text.startswith("36") and e.llm.prompts == []
-    assert "no model needed" in a.trace.verification
+def test_invented_answer_is_never_shown(settings, answer_when_supported):
+    e = _engine(settings, '{"answer": "a 12-year sentence in Paris", "sentence": 1}')
+    a = e.answer(OPEN_Q)
+    assert a.refused and a.citations == () and a.text == "The documents don't say."
+    assert "no evidence sentence holds the answer" in a.trace.verification
+    assert a.related
     _exact(a, settings)
 
 
-def test_question_the_documents_cannot_answer_is_refused(settings):
-    e = _engine(settings, "She got a 12-year sentence.")
-    a = e.answer("How much compensation was paid to Baby P's family?")
-    assert a.refused and a.citations == () and "don't say" in a.text
-    assert a.related and "never mention" in a.trace.judgement
-    assert e.llm.prompts == []  # the model is not even asked
-    _exact(a, settings)
+def test_reader_saying_not_stated_is_a_refusal(settings, answer_when_supported):
+    a = _engine(settings, '{"answer": "", "sentence": 0}').answer("How much compensation was paid?")
+    assert a.refused and "found no answer" in a.trace.verification
 
 
-def test_trace_lists_dense_keyword_and_fused(settings):
+def test_refusal_follows_the_calibrated_confidence(settings, monkeypatch):
+    # The same supported answer, under a model whose threshold no answer reaches.
+    monkeypatch.setattr(
+        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.9)
+    )
+    a = _engine(settings, '{"answer": "a punch bag", "sentence": 1}').answer(OPEN_Q)
+    assert a.refused and a.trace.confidence == pytest.approx(0.5) and "< 0.90" in a.trace.decision
+
+
+def test_trace_lists_every_stage(settings, answer_when_supported):
     a = _engine(settings, "").answer("Who is the Ofsted chief inspector?")
-    assert a.trace.dense and a.trace.keyword and a.trace.fused
-    assert a.trace.query == "Who is the Ofsted chief inspector?"
-    assert all(len(row) == 5 for row in a.trace.evidence)
+    t = a.trace
+    assert t.dense and t.keyword and t.fused and all(len(row) == 5 for row in t.evidence)
+    assert t.query == "Who is the Ofsted chief inspector?" and set(t.signals) >= {"top_score", "none_prob"}
 
 
-def test_follow_up_uses_history(settings):
-    e = _engine(settings)
-    a = e.answer("How old was he?", history=[("Who is Jason Owen?", "The lodger")])
+def test_follow_up_is_rewritten_by_the_reader(settings, answer_when_supported):
+    e = _engine(settings, '{"question": "How old was Jason Owen?"}', '{"answer": "36", "sentence": 1}')
+    a = e.answer("How old was he?", history=[("Who was the lodger?", "Jason Owen [1]")])
+    assert "Question: How old was Jason Owen?" in e.llm.prompts[1].user
     assert "Jason Owen" in a.trace.query
-    assert "36" in a.text
+    assert not a.refused and "36" in a.citations[0].quote
 
 
-def test_bad_questions(settings):
+def test_bad_questions(settings, answer_when_supported):
     e = _engine(settings)
     for q in ["", "   \n\t "]:
         with pytest.raises(EmptyQuestionError):
             e.answer(q)
     assert issubclass(EmptyQuestionError, QAError)
     a = e.answer("Who is the Ofsted chief inspector? " * 4000)
-    assert a.warnings and len(a.trace.question) <= settings.max_question_chars
+    assert a.warnings and len(a.trace.query) <= settings.max_question_chars
 
 
-def test_failing_backend_falls_back_with_a_warning(settings):
-    class Broken:
-        name = "broken"
-
-        def stream(self, prompt, max_tokens):
+def test_failing_reader_falls_back_to_the_best_sentence_with_a_warning(settings, answer_when_supported):
+    class Broken(ScriptedLLM):
+        def generate(self, prompt, max_tokens, schema=None):
             raise RuntimeError("boom")
-            yield ""
 
-    e = Engine(settings, embedder=HashEmbedder(), llm=Broken())
-    a = e.answer(OPEN_Q)
-    assert "punch bag" in a.text and any("LLM failed" in w for w in a.warnings)
+    a = Engine(settings, embedder=HashEmbedder(), llm=Broken()).answer(OPEN_Q)
+    assert any("reader failed" in w for w in a.warnings)
+    assert a.refused or a.citations[0].quote in a.text
 
 
-def test_first_answer_builds_the_index(settings):
+def test_first_answer_builds_the_index(settings, answer_when_supported):
     e = _engine(settings, "")
     assert e.store.count() == 0
     e.answer("Who is the Ofsted chief inspector?")

