@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="only the first N pairs of each set")
     p.add_argument("--out", type=Path, default=HERE, help="where reports go")
     p.add_argument("--no-baseline", action="store_true", help="skip the stock pipeline")
+    p.add_argument("--baseline-sets", help="run the stock pipeline on these sets only (default: every set)")
     args = p.parse_args(argv)
 
     overrides = {"llm": args.backend, "llm_model": args.model, "embed_model": args.embed_model}
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             pairs = pairs[: args.limit]
             print(f"{name}: {len(pairs)} questions", file=sys.stderr)
             qa_rows = run_qa(pairs, set_settings)
-            base_rows = None if args.no_baseline else run_baseline(pairs, set_settings)
+            with_baseline = not args.no_baseline and (
+                args.baseline_sets is None or name in args.baseline_sets.split(",")
+            )
+            base_rows = run_baseline(pairs, set_settings) if with_baseline else None
             results[name] = (qa_rows, base_rows)
         config = {
             "backend": settings.llm,

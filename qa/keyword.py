@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from .store import StoredChunk
 from .text import terms
@@ -29,6 +30,20 @@ def fingerprint(ids: Iterable[str]) -> str:
         h.update(i.encode())
         h.update(b"\n")
     return h.hexdigest()
+
+
+class Keyword(Protocol):
+    """What the pipeline needs of a keyword index: upkeep by chunk id, BM25 search, document frequencies."""
+
+    def warm_up(self) -> None: ...
+
+    def add(self, chunks: Iterable[StoredChunk]) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    def search(self, query: str, k: int) -> list[tuple[str, str, str, int, int, str, float]]: ...
+
+    def doc_freq(self, term: str) -> int: ...
 
 
 class KeywordIndex:
@@ -89,6 +104,9 @@ class KeywordIndex:
             self._db.execute("DELETE FROM fts")
             self._db.execute("DELETE FROM chunk")
         self.add(chunks)
+
+    def warm_up(self) -> None:
+        """Nothing to load: SQLite opens the file at construction."""
 
     def ids(self) -> list[str]:
         with self._lock:

@@ -144,24 +144,31 @@ class OpenAILLM:
         self.model = model
         # The key goes to the client only; it is never logged or shown.
         self._client = OpenAI(base_url=url, api_key=api_key or "not-needed", timeout=timeout, max_retries=0)
+        self._logprobs = True
 
     def warm_up(self) -> None:
         """Nothing to load here; the server holds the model."""
 
     def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-        kwargs = dict(
-            model=self.model,
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=0.0,
-            stream=True,
-            logprobs=True,
-            top_logprobs=TOP_ALTERNATIVES,
-        )
+        kwargs = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True)
         if schema is not None:
             # llama.cpp's server takes the schema here; vLLM and Ollama take json_object and read the prompt.
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if self._logprobs:
+            try:
+                return self._stream(kwargs | {"logprobs": True, "top_logprobs": TOP_ALTERNATIVES})
+            except BackendError as e:
+                from openai import APIStatusError, AuthenticationError
+
+                # Some servers refuse log-probabilities (llama.cpp's unless started with logits_all): a server
+                # that answered with an error status is asked again without them, from now on.
+                if not isinstance(e.__cause__, APIStatusError) or isinstance(e.__cause__, AuthenticationError):
+                    raise
+                self._logprobs = False
+        return self._stream(kwargs)
+
+    def _stream(self, kwargs: dict) -> Generation:
         pieces: list[str] = []
         tokens: list[Token] = []
         try:

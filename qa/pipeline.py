@@ -17,7 +17,7 @@ from .ingest import IngestReport, Progress, open_index, sync
 from .keyword import fingerprint
 from .llm import LLM, make_llm
 from .retrieve import Retriever
-from .store import Store
+from .store import VectorStore
 from .text import terms
 
 EVIDENCE_SENTENCES = (
@@ -29,7 +29,7 @@ class Engine:
     """Everything needed to answer questions over one corpus with one configuration."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None, llm: LLM | None | str = "auto",
-                 store: Store | None = None) -> None:  # fmt: skip
+                 store: VectorStore | None = None) -> None:  # fmt: skip
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.embed_model)
         self.llm = make_llm(settings) if llm == "auto" else llm
@@ -43,6 +43,8 @@ class Engine:
     def warm_up(self) -> None:
         """Load the models and open the index, so the first question is as fast as the rest."""
         self.embedder.warm_up()
+        self.store.warm_up()
+        self.keyword.warm_up()
         if self.llm is not None:
             self.llm.warm_up()
         self.ensure_index()
@@ -95,7 +97,8 @@ class Engine:
         else:
             best = evidence.index(ranked[0]) + 1 if ranked else 0
             support = verify.Support(best, 1.0, False, "extractive: the best evidence sentence")
-        signals = refuse.signals(reading, support, evidence, ranked, ev.unknown_share(q_terms, df, weights))
+        echo = verify.echo(reading.answer, q) if reading is not None else 0.0
+        signals = refuse.signals(reading, support, evidence, ranked, ev.unknown_share(q_terms, df, weights), echo)
         decision = (
             refuse.decide(signals, refuse.READER if reading is not None else refuse.EXTRACTIVE)
             if support.ok

@@ -27,6 +27,9 @@ FEATURES = {
         "top_score",
         "unknown",
         "answer_words",
+        "echo",
+        "first_logprob",
+        "sentence_logprob",
     ),
     EXTRACTIVE: ("sent_dense", "sent_lexical", "top_score", "unknown"),
 }
@@ -84,7 +87,7 @@ def decide(signals: dict[str, float | None], kind: str = READER, model: Model | 
     return Decision(False, p, f"confidence {p:.2f} < {model.threshold:.2f}: not sure the documents say")
 
 
-def signals(reading, support, evidence, ranked, unknown: float) -> dict[str, float | None]:
+def signals(reading, support, evidence, ranked, unknown: float, echo: float = 0.0) -> dict[str, float | None]:
     """The confidence model's inputs for one answer (reading is None for extractive answers)."""
     sentence = evidence[support.index - 1] if support.ok else (ranked[0] if ranked else None)
     out: dict[str, float | None] = {
@@ -100,5 +103,8 @@ def signals(reading, support, evidence, ranked, unknown: float) -> dict[str, flo
             "named": float(support.named),
             "share": support.share,
             "answer_words": math.log1p(len(reading.answer.split())),
+            "echo": echo,
+            "first_logprob": reading.first_logprob,
+            "sentence_logprob": reading.sentence_logprob,
         }
     return out

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embed import Embedder
-from .keyword import KeywordIndex
-from .store import Store, StoredChunk
+from .keyword import Keyword
+from .store import StoredChunk, VectorStore
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def rrf(
 class Retriever:
     """Dense plus keyword retrieval over one store, fused."""
 
-    def __init__(self, store: Store, embedder: Embedder, keyword: KeywordIndex) -> None:
+    def __init__(self, store: VectorStore, embedder: Embedder, keyword: Keyword) -> None:
         self.store = store
         self.embedder = embedder
         self.keyword = keyword

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -66,8 +67,24 @@ def open_client(settings: Settings):
         ) from e
 
 
+class VectorStore(Protocol):
+    """What the pipeline needs of a vector store: write, read back, and nearest-neighbour search."""
+
+    name: str
+
+    def warm_up(self) -> None: ...
+
+    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None: ...
+
+    def delete(self, ids: list[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]: ...
+
+
 class Store:
-    """Adds, removes and searches chunks in one Chroma collection."""
+    """Adds, removes and searches chunks in one Chroma collection (the VectorStore qa ships)."""
 
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
@@ -106,6 +123,10 @@ class Store:
         self.col = self.client.get_or_create_collection(
             self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+
+    def warm_up(self) -> None:
+        """Reach the collection once, so a server that is down is reported before the first question."""
+        self.count()
 
     def count(self) -> int:
         return self._call(self.col.count)

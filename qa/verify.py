@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .evidence import Sentence
-from .text import numbers, terms
+from .text import numbers, terms, tokens
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,20 @@ class Support:
 
 
 def _units(text: str) -> set[str]:
-    return set(terms(text)) | numbers(text)
+    """Content terms and numbers; a text with neither (an answer like "M") is its plain word tokens."""
+    units = set(terms(text)) | numbers(text)
+    return units or set(tokens(text))
 
 
-def share_in(answer: str, sentence: str) -> float:
-    """The share of the answer's content terms and numbers that the sentence holds (0..1)."""
+def _has(text: str) -> set[str]:
+    """What a text offers to match an answer's units: its terms, numbers and plain word tokens."""
+    return _units(text) | set(tokens(text))
+
+
+def echo(answer: str, question: str) -> float:
+    """The share of the answer's content that the question already holds (1.0: it only repeats it)."""
     want = _units(answer)
-    return len(want & _units(sentence)) / len(want) if want else 0.0
+    return len(want & _has(question)) / len(want) if want else 0.0
 
 
 def allowed_missing(answer: str) -> int:
@@ -40,20 +47,22 @@ def allowed_missing(answer: str) -> int:
 
 def check(answer: str, named: int, evidence: Sequence[Sentence], question: str) -> Support:
     """The sentence that supports the answer: the one the reader named if it does, else the evidence
-    sentence that holds most of it. Every number must be there; content terms all but allowed_missing."""
+    sentence that holds most of it. Every number must be there; content terms all but allowed_missing.
+
+    An answer that repeats the question's words is not rejected here (in "A or B?" the answer is in the
+    question); how much it echoes is one of the refusal model's signals.
+    """
     if not answer:
         return Support(0, 0.0, False, "the reader found no answer in the evidence")
     want = _units(answer)
     if not want:
-        return Support(0, 0.0, False, "the answer has no content words")
-    if want <= _units(question):
-        return Support(0, 0.0, False, "the answer only repeats the question")
+        return Support(0, 0.0, False, "the answer has no words")
     order = ([named - 1] if 0 < named <= len(evidence) else []) + [
         i for i in range(len(evidence)) if i != named - 1
     ]
     best = None
     for i in order:
-        have = _units(evidence[i].text)
+        have = _has(evidence[i].text)
         missing = want - have
         if numbers(answer) - numbers(evidence[i].text):
             continue

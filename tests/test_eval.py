@@ -5,7 +5,8 @@ import json
 import pytest
 
 from eval import metrics as M
-from eval.dataset import SEED_SET, gold_spans, load, to_labelled_rag_json
+from eval import public
+from eval.dataset import SEED_SET, gold_spans, load, split, to_labelled_rag_json
 from tests.conftest import SEEDS
 
 
@@ -35,6 +36,55 @@ def test_refusal_detection():
     assert not M.is_refusal("Jason Owen")
 
 
+def test_dev_and_test_splits_are_disjoint_and_cover_the_set():
+    pairs = load(SEED_SET)
+    dev, test = split(pairs, "dev"), split(pairs, "test")
+    assert {p.id for p in dev}.isdisjoint(p.id for p in test) and len(dev) + len(test) == len(pairs)
+    assert dev and test and any(not p.answerable for p in test)
+
+
+def test_public_slice_is_built_from_a_squad_file(tmp_path):
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": "Ann was born in 1990. Bob was not.", "qas": [
+        {"id": "a", "question": "When was Ann born?", "is_impossible": False,
+         "answers": [{"text": "1990", "answer_start": 16}]},
+        {"id": "b", "question": "When was Bob born?", "is_impossible": True, "answers": []},
+    ]}]}]}  # fmt: skip
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(squad))
+    pairs = public.build(path, public.Slice("x", "T", 5, 5), tmp_path / "docs")
+    assert [(p.id, p.answers) for p in pairs] == [("a", ("1990",)), ("b", ())]
+    assert pairs[0].evidence == (("T.txt", "Ann was born in 1990."),)
+    assert (tmp_path / "docs" / "T.txt").read_text().startswith("Ann was born")
+    assert gold_spans(pairs[0], tmp_path / "docs") == [("T.txt", 0, 21)]
+
+
+def test_calibration_fits_and_picks_a_threshold_within_the_false_refusal_limit():
+    import numpy as np
+
+    from eval.calibrate import MAX_FALSE_REFUSALS, auc, calibrate, fit_logistic
+
+    assert auc([0.9, 0.8, 0.1], [1, 1, 0]) == 1.0 and auc([0.5, 0.5], [1, 0]) == 0.5
+    x = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    w, b = fit_logistic(x, np.array([0.0, 0.0, 1.0, 1.0]))
+    assert w[0] > 0
+    # Right answers come with a high top score, wrong ones and unanswerable ones with a low one.
+    rows = [
+        {
+            "golds": ["x"],
+            "contains": 1.0,
+            "supported": True,
+            "signals": {"sent_dense": 0.0, "sent_lexical": 0.0, "top_score": 0.8 + i / 100, "unknown": 0.0},
+        }
+        for i in range(10)
+    ]
+    rows += [{"golds": [], "contains": 0.0, "supported": True, "signals": {"sent_dense": 0.0, "sent_lexical": 0.0,
+              "top_score": 0.2 + i / 100, "unknown": 0.0}} for i in range(10)]  # fmt: skip
+    fit = calibrate(rows, "extractive")
+    at = fit["dev_at_threshold"]
+    assert at["false_refusals"] <= MAX_FALSE_REFUSALS and at["unanswerable_refused"] == 1.0
+    assert fit["dev_auc"] == 1.0 and fit["weights"][2] > 0
+
+
 def test_seed_set_is_well_formed():
     pairs = load(SEED_SET)
     assert len(pairs) >= 50
@@ -53,12 +103,13 @@ def test_seed_set_is_well_formed():
 def test_eval_script_end_to_end(tmp_path):
     from eval.__main__ import main
 
-    assert main(["--backend", "extractive", "--limit", "6", "--out", str(tmp_path)]) == 0
+    assert main(["--backend", "extractive", "--sets", "seed-dev", "--limit", "6", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "report.json").read_text())
-    assert data["qa"]["questions"] == 6 and data["baseline"]["questions"] == 6
-    assert len(data["rows"]["qa"]) == 6
+    block = data["sets"]["seed-dev"]
+    assert block["qa"]["questions"] == 6 and block["baseline"]["questions"] == 6
+    assert len(block["rows"]["qa"]) == 6 and all("signals" in r for r in block["rows"]["qa"])
     md = (tmp_path / "report.md").read_text()
-    assert "| metric | qa | stock LlamaIndex |" in md and "q01" in md
+    assert "| metric | qa | stock LlamaIndex |" in md and "## seed-dev" in md
     assert (tmp_path / "report.png").stat().st_size > 5000
 
 

@@ -10,7 +10,7 @@ from qa.llm import Generation, Token
 from qa.reader import SCHEMA, build_prompt, carry_subject, condense, parse
 from qa.refuse import Model, decide
 from qa.text import numbers, sentence_spans, terms
-from qa.verify import check
+from qa.verify import check, echo
 from tests.fakes import ScriptedLLM
 
 
@@ -57,12 +57,15 @@ def test_confidence_from_token_probabilities():
         _tok(' "', math.log(0.9), (' "",', math.log(0.1))),
         _tok("Owen", math.log(0.5), ('"', math.log(0.2)), ("Jason", math.log(0.3))),
         _tok('",', 0.0),
-        _tok(' "sentence": 2}', 0.0),
+        _tok(' "sentence": ', 0.0),
+        _tok("2", math.log(0.8)),
+        _tok("}", 0.0),
     )
     r = parse(Generation("".join(t.text for t in toks), toks))
     assert r.answer == "Owen" and r.sentence == 2
     assert r.none_prob == pytest.approx(0.1 + 0.9 * 0.2)
-    assert r.answer_logprob == pytest.approx(math.log(0.5))
+    assert r.answer_logprob == pytest.approx(math.log(0.5)) == pytest.approx(r.first_logprob)
+    assert r.sentence_logprob == pytest.approx(math.log(0.8))
     assert parse(Generation('{"answer": "Owen", "sentence": 2}')).none_prob is None  # no probabilities given
 
 
@@ -76,7 +79,15 @@ def test_support_prefers_the_named_sentence_and_falls_back_to_the_one_holding_th
 def test_support_rejects_what_no_sentence_says():
     assert not check("Paris", 1, EVIDENCE, "Where did he live?").ok
     assert not check("", 0, EVIDENCE, "Who?").ok
-    assert "repeats the question" in check("the lodger", 2, EVIDENCE, "Who was the lodger?").reason
+    # Repeating the question is allowed (the answer to "A or B?" is in it) and measured, not refused.
+    assert (
+        check("the lodger", 2, EVIDENCE, "Who was the lodger?").ok
+        and echo("the lodger", "Who was the lodger?") == 1.0
+    )
+    assert (
+        check("Owen", 2, EVIDENCE, "Jason Owen or Tom Smith?").ok and echo("Paris", "Who was the lodger?") == 0.0
+    )
+    assert check("M", 1, [_s("M removes Bond from service.")], "Who removed Bond?").ok  # one letter is a word too
     # Every number must be there: 37 is not 36, and "40" is the sentence's "forty".
     assert not check("37", 2, EVIDENCE, "How old was Jason Owen?").ok
     assert check("40 failings", 3, EVIDENCE, "How many failings?").ok
