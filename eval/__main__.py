@@ -13,7 +13,7 @@ from qa.errors import QAError
 from qa.llm import backends
 
 from . import dataset, public
-from .run import headline_table, run_baseline, run_qa, write_reports
+from .run import headline_table, rows_from_report, run_baseline, run_qa, write_reports
 
 HERE = Path(__file__).resolve().parent
 SETS = ("seed-dev", "seed-test", "public-dev", "public-test")
@@ -39,8 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=HERE, help="where reports go")
     p.add_argument("--no-baseline", action="store_true", help="skip the stock pipeline")
     p.add_argument("--baseline-sets", help="run the stock pipeline on these sets only (default: every set)")
+    p.add_argument("--render-only", action="store_true", help="rewrite report.md/png from the saved report.json")
     args = p.parse_args(argv)
 
+    if args.render_only:
+        import json
+
+        saved = json.loads((args.out / "report.json").read_text(encoding="utf-8"))
+        write_reports(args.out, saved["config"], rows_from_report(saved))
+        return 0
     overrides = {"llm": args.backend, "llm_model": args.model, "embed_model": args.embed_model}
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
@@ -53,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             names = [n for n in names if not n.startswith("public-")]
         results = {}
         for name in names:
-            pairs, set_settings = question_set(name, settings, squad, HERE / ".work")
+            # Not a hidden folder: llama-index's SimpleDirectoryReader skips everything under one.
+            pairs, set_settings = question_set(name, settings, squad, HERE / "work")
             pairs = pairs[: args.limit]
             print(f"{name}: {len(pairs)} questions", file=sys.stderr)
             qa_rows = run_qa(pairs, set_settings)
@@ -62,13 +70,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             base_rows = run_baseline(pairs, set_settings) if with_baseline else None
             results[name] = (qa_rows, base_rows)
-        config = {
-            "backend": settings.llm,
-            "model": settings.llm_model,
-            "embed_model": resolve(settings.embed_model),
-            "sets": names,
-        }
-        data = write_reports(args.out, config, results)
+            config = {
+                "backend": settings.llm,
+                "model": settings.llm_model,
+                "embed_model": resolve(settings.embed_model),
+                "sets": list(results),
+            }
+            data = write_reports(args.out, config, results)  # after each set, so a failure keeps the rest
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

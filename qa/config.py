@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     llm: str = Field("local", description="A backend from qa.llm.backends(): local, gguf, openai, extractive.")
     llm_model: str | None = Field(
         None,
-        description="For local: qwen2.5-0.5b (default), qwen2.5-1.5b, smollm2 or gemma3; a .gguf path for "
+        description="For local: qwen2.5-1.5b (default), qwen2.5-0.5b, smollm2 or gemma3; a .gguf path for "
         "gguf; the server's model name for openai.",
     )
     llm_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")

@@ -196,11 +196,22 @@ def resolve(name: str) -> str:
     return name
 
 
+BUILT_IN = {
+    "minilm-int8": lambda: OnnxMiniLMEmbedder(),
+    "minilm-bf16": lambda: SentenceTransformerEmbedder("minilm", batch_size=8, bf16=True),
+}
+
+
 def make_embedder(name: str) -> Embedder:
-    """The embedder a QA_EMBED_MODEL value names."""
+    """The embedder a QA_EMBED_MODEL value names: a built-in one, one an installed package adds (entry
+    point group `qa.embed`, whose object is a factory taking no arguments), or a sentence-transformers
+    model by bundled name or folder."""
+    from importlib.metadata import entry_points
+
     name = resolve(name)
-    if name == "minilm-int8":
-        return OnnxMiniLMEmbedder()
-    if name == "minilm-bf16":
-        return SentenceTransformerEmbedder("minilm", batch_size=8, bf16=True)
+    if name in BUILT_IN:
+        return BUILT_IN[name]()
+    plugins = {ep.name: ep for ep in entry_points(group="qa.embed")}
+    if name in plugins:
+        return plugins[name].load()()
     return SentenceTransformerEmbedder(name)

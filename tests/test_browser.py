@@ -1,4 +1,4 @@
-"""A person's view: headless Chromium (Debian's) types a question, waits for the streamed answer,
+"""A person's view: headless Chromium (Debian's) types a question, waits for the answer,
 checks a citation and its highlighted passage, opens the document, and saves a screenshot."""
 
 import os

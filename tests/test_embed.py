@@ -39,3 +39,32 @@ def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch):
 def test_unknown_embedder_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="neither"):
         bundled_model_path(str(tmp_path / "nope"))
+
+
+def test_plugins_add_backends_through_entry_points(monkeypatch):
+    """A package adds an LLM (group qa.llm) or an embedder (group qa.embed) by entry point."""
+    import importlib.metadata as md
+
+    from qa import embed, llm
+    from qa.config import Settings
+
+    made = {}
+
+    class EP:
+        def __init__(self, name, obj):
+            self.name, self.obj = name, obj
+
+        def load(self):
+            return self.obj
+
+    def fake_entry_points(group):
+        return {
+            "qa.llm": [EP("echo", lambda settings: made.setdefault("llm", settings.llm))],
+            "qa.embed": [EP("tiny", lambda: made.setdefault("embed", "tiny"))],
+        }[group]
+
+    monkeypatch.setattr(md, "entry_points", fake_entry_points)
+    monkeypatch.setattr(llm, "entry_points", fake_entry_points)
+    assert "echo" in llm.backends() and {"local", "gguf", "openai", "extractive"} <= set(llm.backends())
+    assert llm.make_llm(Settings(llm="echo")) == "echo"
+    assert embed.make_embedder("tiny") == "tiny"

@@ -113,12 +113,13 @@ def test_eval_script_end_to_end(tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 5000
 
 
-# Floors from real runs on the seeds (eval/report.md, eval/README.md), with a little room.
+# Floors from real runs on the seed splits (eval/report.md), with a little room. A floor only goes down in a
+# commit that says why, in its message and in eval/README.md.
 FLOORS = {
-    "extractive": {"contains_gold": 0.53, "refusal_accuracy": 0.54, "hit@3": 0.68, "citation_recall": 0.76},
-    "local": {"contains_gold": 0.53, "refusal_accuracy": 0.54, "hit@3": 0.68, "citation_recall": 0.76},
+    "local": {"contains_gold": LOCAL_RIGHT, "hit@3": 0.60, "citation_precision": 0.70},
+    "extractive": {"contains_gold": EXTRACTIVE_RIGHT, "hit@3": 0.60},
 }
-CEILINGS = {"extractive": {"false_refusal_rate": 0.17}, "local": {"false_refusal_rate": 0.17}}
+CEILINGS = {"local": {"false_refusal_rate": 0.20}, "extractive": {"false_refusal_rate": 0.25}}
 
 
 @pytest.mark.slow
@@ -126,9 +127,23 @@ CEILINGS = {"extractive": {"false_refusal_rate": 0.17}, "local": {"false_refusal
 def test_headline_figures_do_not_regress(tmp_path, backend):
     from eval.__main__ import main
 
-    assert main(["--backend", backend, "--no-baseline", "--out", str(tmp_path)]) == 0
-    got = json.loads((tmp_path / "report.json").read_text())["qa"]
+    assert (
+        main(["--backend", backend, "--sets", "seed-dev,seed-test", "--no-baseline", "--out", str(tmp_path)]) == 0
+    )
+    sets = json.loads((tmp_path / "report.json").read_text())["sets"]
+    rows = sets["seed-dev"]["rows"]["qa"] + sets["seed-test"]["rows"]["qa"]
+    from eval.run import Row, summarise
+
+    got = summarise([Row(**r) for r in rows])  # the whole seed set, both splits
     for key, floor in FLOORS[backend].items():
         assert got[key] >= floor, f"{backend} {key} fell to {got[key]:.3f} (floor {floor})"
     for key, ceiling in CEILINGS[backend].items():
         assert got[key] <= ceiling, f"{backend} {key} rose to {got[key]:.3f} (ceiling {ceiling})"
+
+
+def test_readme_figures_are_the_reports():
+    from eval.readme import ROOT, render
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    report = json.loads((ROOT / "eval" / "report.json").read_text(encoding="utf-8"))
+    assert render(readme, report) == readme, "README.md differs from eval/report.json: run python -m eval.readme"
