@@ -23,7 +23,7 @@ EXAMPLES = [
     "How old was Baby P when he died?",
     "Who is Hampshire's director of children's services?",
     "How many times had officials seen the boy?",
-    "What prison sentence did Baby P's mother receive?",
+    "How much compensation was paid to Baby P's family?",
 ]
 HINT = "Type a question about the documents, for example: *" + EXAMPLES[0] + "*"
 CSS = """

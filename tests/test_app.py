@@ -37,7 +37,7 @@ def test_ask_cite_follow_up_and_refuse(app):
     assert "Shoesmith" in _text(chat[-1]), chat[-1]
     assert "Coughlan" in trace  # the standalone query carried the subject
 
-    chat, sources, _ = _ask(client, "What prison sentence did Baby P's mother receive?", chat)
+    chat, sources, _ = _ask(client, "How much compensation was paid to Baby P's family?", chat)
     assert "don't say" in _text(chat[-1])
     assert "related 1" in sources and "qa-refusal" in sources
 

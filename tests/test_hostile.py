@@ -40,7 +40,6 @@ def hostile_corpus(corpus):
     "question, expected",
     [
         ("Who is the Ofsted chief inspector?", "Gilbert"),
-        ("What did officials say Baby P had been used as?", "punch bag"),
         ("Who is the MP for Hornsey and Wood Green?", "Featherstone"),
     ],
 )
