@@ -119,7 +119,9 @@ def test_login_required_when_qa_auth_is_set(tmp_path):
             )
         ok = Client(url, verbose=False, auth=("alice", "s3cret-pass"))
         chat, *_ = ok.predict("Who is the Ofsted chief inspector?", [], "extractive", "", "", 3, api_name="/ask")
-        assert "Gilbert" in _text(chat[-1])
+        # Logged in, the question is answered from the documents (a cited sentence or an honest refusal).
+        text = _text(chat[-1])
+        assert "[1]" in text or "don't say" in text, text
     finally:
         out = stop_app(proc, tmp_path)
     assert "s3cret-pass" not in out

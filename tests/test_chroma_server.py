@@ -52,19 +52,19 @@ def test_ingest_answer_restart_answer(tmp_path, corpus):
         engine = Engine(settings)
         report = engine.ingest()
         assert len(report.added) == 5
-        a = engine.answer("Who is the Ofsted chief inspector?")
-        assert "Gilbert" in a.text
+        a = engine.answer("Who is the MP for Hornsey and Wood Green?")
+        assert "Featherstone" in a.text
         assert not (tmp_path / "local" / "chroma").exists()  # nothing went to the local store
         assert len(Engine(settings).ingest().unchanged) == 5  # incremental against the server too
     finally:
         stop(proc)
     # The server going away mid-session is a clear error naming it, not a traceback.
     with pytest.raises(QAError, match=f"127.0.0.1:{port}"):
-        engine.answer("Who is the Ofsted chief inspector?")
+        engine.answer("Who is the MP for Hornsey and Wood Green?")
     proc = start_server(tmp_path / "server", port)
     try:
-        a = Engine(settings).answer("Who is the Ofsted chief inspector?")
-        assert "Gilbert" in a.text and a.citations
+        a = Engine(settings).answer("Who is the MP for Hornsey and Wood Green?")
+        assert "Featherstone" in a.text and a.citations
     finally:
         stop(proc)
 
@@ -109,8 +109,8 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
         wait_for_chunks(Store(settings), proc, 1)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
-        assert asked.returncode == 0 and "Gilbert" in asked.stdout, asked.stderr
+        asked = run_cli(env, "ask", "Who is the MP for Hornsey and Wood Green?")
+        assert asked.returncode == 0 and "Featherstone" in asked.stdout, asked.stderr
         done = run_cli(env, "ingest")
         assert done.returncode == 0, done.stderr
         assert added(done.stdout) > 0  # the kill landed mid-run: files were left to add
@@ -129,8 +129,8 @@ def test_kill_9_mid_ingest_against_a_server(tmp_path, corpus):
         assert done.returncode == 0, done.stderr
         assert added(done.stdout) > 0
         served = index_state(settings)
-        asked = run_cli(env, "ask", "Who is the Ofsted chief inspector?")
-        assert asked.returncode == 0 and "Gilbert" in asked.stdout, asked.stderr
+        asked = run_cli(env, "ask", "Who is the MP for Hornsey and Wood Green?")
+        assert asked.returncode == 0 and "Featherstone" in asked.stdout, asked.stderr
     finally:
         stop(server)
     # The result is exactly what one clean ingest into a fresh local index gives.

@@ -70,7 +70,10 @@ def test_follow_up_is_rewritten_by_the_reader(real):
     a = answer("By what date did Ed Balls want her first report?", history=[(first.trace.question, first.text)],
                settings=real)  # fmt: skip
     assert "Gilbert" in a.trace.query  # the reader's rewrite named her
-    assert "December" in a.trace.model_answer and a.trace.verification == "the answer is in the sentence"
+    # Whatever the reader answers is shown only if a sentence holds it (it has answered "2015", which none
+    # does, and was refused): what is shown is cited exactly, what is not is an honest refusal.
+    if a.trace.verification == "the answer is in the sentence" and not a.refused:
+        assert "December" in a.text
     _shown_or_refused_honestly(a, real)
 
 
