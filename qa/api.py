@@ -30,17 +30,19 @@ def engine_for(settings: Settings) -> Engine:
     """The process-wide engine for these settings (built once)."""
     key = (settings.index_key(), str(settings.docs_dir.resolve()), settings.llm, settings.llm_model,
            settings.llm_url, settings.top_k, settings.candidates)  # fmt: skip
+    with _lock:
+        engine = _engines.get(key)
+    if engine is not None:
+        return engine
+    # Models are built only for a new engine; an OpenAI client is cheap and holds a key, so it is not shared.
     embedder = _shared(("embed", settings.embed_model), lambda: make_embedder(settings.embed_model))
-    # An OpenAI client is cheap and holds a key: one per engine, not shared.
     llm = (
         make_llm(settings)
         if settings.llm == "openai"
         else _shared(("llm", settings.llm, settings.llm_model), lambda: make_llm(settings))
     )
     with _lock:
-        if key not in _engines:
-            _engines[key] = Engine(settings, embedder=embedder, llm=llm)
-        return _engines[key]
+        return _engines.setdefault(key, Engine(settings, embedder=embedder, llm=llm))
 
 
 def answer(question: str, history: History = (), settings: Settings | None = None) -> Answer:
