@@ -23,31 +23,31 @@ ROWS = [
 ]
 
 
-def _fmt(summary: dict | None, key, kind: str) -> str:
-    if summary is None:
-        return "not run"
+def _fmt(summary: dict, key, kind: str) -> str:
     if kind == "sec2":
         return f"{summary[key[0]]:.2f} / {summary[key[1]]:.2f}"
     return f"{100 * summary[key]:.1f}%"
 
 
 def block(report: dict) -> str:
-    """The README's figures from a report: qa beside the stock pipeline on each test split."""
+    """The README's figures from a report: qa beside each stock pipeline on each test split."""
     sets = [n for n in REPORTED if n in report["sets"]]
-    head = "| metric | " + " | ".join(f"{n}: qa | {n}: stock" for n in sets) + " |"
-    lines = [START, "", head, "|---|" + "---|" * (2 * len(sets))]
-    for label, key, kind in ROWS:
-        cells = []
-        for n in sets:
-            cells += [_fmt(report["sets"][n]["qa"], key, kind), _fmt(report["sets"][n]["baseline"], key, kind)]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines = [START, "", "| set | system | " + " | ".join(label for label, _, _ in ROWS) + " |",
+             "|---|---|" + "---|" * len(ROWS)]  # fmt: skip
+    for n in sets:
+        for system, summary in report["sets"][n]["summary"].items():
+            lines.append(
+                f"| {n} | {system} | " + " | ".join(_fmt(summary, key, kind) for _, key, kind in ROWS) + " |"
+            )
     sizes = ", ".join(
-        f"{n}: {report['sets'][n]['qa']['answerable']} answerable + {report['sets'][n]['qa']['unanswerable']} "
-        "unanswerable"
+        f"{n}: {report['sets'][n]['summary']['qa']['answerable']} answerable + "
+        f"{report['sets'][n]['summary']['qa']['unanswerable']} unanswerable"
         for n in sets
     )
-    lines += ["", f"Questions: {sizes}. Configuration: `{json.dumps(report['config'])}`.", ""]
-    curves = [n for n in sets if report["sets"][n]["qa"]["unanswerable"]]
+    config = {k: v for k, v in report["config"].items() if k != "baselines"}
+    lines += ["", f"Questions: {sizes}. Configuration: `{json.dumps(config)}`; the stock pipelines' configurations "
+              "are in `eval/report.md`.", ""]  # fmt: skip
+    curves = [n for n in sets if report["sets"][n]["summary"]["qa"]["unanswerable"]]
     if curves:
         lines += [
             "The refusal trade-off on the same test questions, at other thresholds (from each answer's confidence):",

@@ -103,13 +103,19 @@ def test_seed_set_is_well_formed():
 def test_eval_script_end_to_end(tmp_path):
     from eval.__main__ import main
 
-    assert main(["--backend", "extractive", "--sets", "seed-dev", "--limit", "6", "--out", str(tmp_path)]) == 0
+    assert main(["--sets", "seed-dev", "--limit", "3", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "report.json").read_text())
     block = data["sets"]["seed-dev"]
-    assert block["qa"]["questions"] == 6 and block["baseline"]["questions"] == 6
-    assert len(block["rows"]["qa"]) == 6 and all("signals" in r for r in block["rows"]["qa"])
+    assert list(block["summary"]) == ["qa", "stock-vector", "stock-hybrid"]
+    assert all(s["questions"] == 3 for s in block["summary"].values())
+    assert len(block["rows"]["qa"]) == 3 and all("signals" in r for r in block["rows"]["qa"])
+    # The baselines answered through the reader (not an empty or copied passage) and retrieved k chunks.
+    for name in ("stock-vector", "stock-hybrid"):
+        assert all(r["answer"] and r["answer"] != "warm up" for r in block["rows"][name])
+        assert all(len(r["cited"]) == 8 for r in block["rows"][name])
     md = (tmp_path / "report.md").read_text()
-    assert "| metric | qa | stock LlamaIndex |" in md and "## seed-dev" in md
+    assert "| metric | qa | stock-vector | stock-hybrid |" in md and "## seed-dev" in md
+    assert "QueryFusionRetriever" in md and "similarity_top_k=8" in md  # the configurations are written down
     assert (tmp_path / "report.png").stat().st_size > 5000
 
 
