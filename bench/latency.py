@@ -2,7 +2,8 @@
 
     python bench/latency.py [--backend local|extractive|...] [--model smollm2|gemma3] [--repeat N]
 
-Goal (issue 2): p50 at most 2 s on the 2-core CPU with the default backend.
+Writes docs/bench/latency.json (or --json) and regenerates docs/benchmarks.md and README's speed line
+from it (bench/report.py). Goal (issue 12): p50 at most 2 s on the 2-core CPU with the default backend.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import RESULTS, save  # noqa: E402
 from eval.dataset import load  # noqa: E402
 from eval.metrics import percentile  # noqa: E402
+from qa.bundled import DEFAULT_READER  # noqa: E402
 from qa.config import Settings  # noqa: E402
+from qa.embed import resolve  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 
 
@@ -29,7 +33,7 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="local")
     p.add_argument("--model", default=None)
     p.add_argument("--repeat", type=int, default=1)
-    p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default docs/bench)")
     args = p.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,8 +54,6 @@ def main(argv=None) -> int:
                 times.append(time.perf_counter() - t)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {
-        "backend": args.backend,
-        "model": args.model or "default",
         "questions": len(times),
         "index_build_s": round(build, 2),
         "warm_up_s": round(warm, 2),
@@ -61,8 +63,12 @@ def main(argv=None) -> int:
         "peak_rss_mib": round(peak_mib),
     }
     print(json.dumps(out, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
+    config = {
+        "reader": f"{settings.llm}:{settings.llm_model or (DEFAULT_READER if settings.llm == 'local' else '-')}",
+        "embedder": resolve(settings.embed_model),
+        "repeat": args.repeat,
+    }
+    save("latency", "python bench/latency.py " + " ".join(argv or sys.argv[1:]), config, out, args.results)
     return 0
 
 

@@ -2,14 +2,16 @@
 
     python bench/load.py [--users 20]
 
-Starts the app on a free loopback port (bundled models, seed documents), sends one question per
-simulated user at the same moment, twice, checks every answer, and records throughput, latency
-and the app's memory in docs/benchmarks.md. Bounded: a fixed number of requests, each with a timeout.
+Starts the app on a free loopback port (bundled models, seed documents), asks each of 20 distinct
+seed questions alone, then all at once from 20 sessions, twice; no user may get the answer another
+user's question got alone (answers that differ from their own alone answer in wording are counted). Writes throughput, latency and the app's memory to docs/bench/load.json
+(and so docs/benchmarks.md). Bounded: a fixed number of requests, each with a timeout.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -24,35 +26,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# (question, text the answer must hold): distinct subjects, so a mix-up between users shows.
-QUESTIONS = [
-    ("Who is the Ofsted chief inspector?", "Gilbert"),
-    ("Who is Hampshire's director of children's services?", "Coughlan"),
-    ("How old was Jason Owen?", "36"),
-    ("Who is the MP for Hornsey and Wood Green?", "Featherstone"),
-    ("In what year was Victoria Climbie murdered?", "2000"),
-    ("What did officials say Baby P had been used as?", "punch bag"),
-    ("How old was Baby P's mother?", "27"),
-    ("Who is Haringey's cabinet member for children and young people?", "Santry"),
-    ("Where was Jason Owen from?", "Bromley"),
-    ("How many social workers received formal warnings?", "two"),
-]
+
+def questions(n: int) -> list[tuple[str, tuple[str, ...]]]:
+    """n distinct standalone, answerable questions of the seed eval set, with their gold answers."""
+    from eval.dataset import load
+
+    out, seen = [], set()
+    for pair in load():
+        if pair.answerable and not pair.history and pair.question not in seen:
+            seen.add(pair.question)
+            out.append((pair.question, pair.answers))
+    if len(out) < n:
+        raise ValueError(f"the seed eval set has only {len(out)} distinct standalone questions")
+    return out[:n]
 
 
 @dataclass(frozen=True)
 class Result:
     question: str
-    expected: str
+    golds: tuple[str, ...]
     answer: str
     seconds: float
 
     @property
-    def ok(self) -> bool:
-        """The answer holds the expected text, or the same number ("two" and "2")."""
-        from qa.text import numbers
+    def right(self) -> bool:
+        """The answer holds a gold answer (the eval's measure)."""
+        from eval.metrics import contains_gold, strip_markers
 
-        want = numbers(self.expected)
-        return self.expected.lower() in self.answer.lower() or bool(want and want <= numbers(self.answer))
+        return bool(contains_gold(strip_markers(self.answer), list(self.golds)))
 
 
 def _text(message) -> str:
@@ -60,23 +61,53 @@ def _text(message) -> str:
     return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
 
 
-def ask_concurrently(url: str, users: int, timeout: float = 300) -> tuple[list[Result], float]:
+def ask(client, question: str, timeout: float = 300) -> str:
+    chat, *_ = client.submit(question, [], "local", "", "", 3, api_name="/ask").result(timeout=timeout)
+    return _text(chat[-1])
+
+
+def ask_alone(url: str, jobs: list[tuple[str, tuple[str, ...]]], timeout: float = 300) -> dict[str, str]:
+    """Each question asked on its own, one after another: the answer each user must get."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False)
+    return {q: ask(client, q, timeout) for q, _ in jobs}
+
+
+def ask_concurrently(url: str, jobs: list[tuple[str, tuple[str, ...]]], timeout: float = 300):
     """One question per user, all at once, each user in its own session; returns results and wall time."""
     from gradio_client import Client
 
-    clients = [Client(url, verbose=False) for _ in range(users)]
-    jobs = [QUESTIONS[i % len(QUESTIONS)] for i in range(users)]
+    clients = [Client(url, verbose=False) for _ in jobs]
 
     def one(i: int) -> Result:
-        q, expected = jobs[i]
+        q, golds = jobs[i]
         t0 = time.perf_counter()
-        chat, *_ = clients[i].submit(q, [], "local", "", "", 3, api_name="/ask").result(timeout=timeout)
-        return Result(q, expected, _text(chat[-1]), time.perf_counter() - t0)
+        return Result(q, golds, ask(clients[i], q, timeout), time.perf_counter() - t0)
 
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=users) as pool:
-        results = list(pool.map(one, range(users)))
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(one, range(len(jobs))))
     return results, time.perf_counter() - t0
+
+
+def mixed_up(results: list[Result], alone: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Users who got the answer another user's question gets alone: (question, got, expected)."""
+    return [
+        (r.question, r.answer, alone[r.question])
+        for r in results
+        if r.answer != alone[r.question] and r.answer in {a for q, a in alone.items() if q != r.question}
+    ]
+
+
+def drifted(results: list[Result], alone: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Users whose answer differs from the one their question gets alone without being anyone else's.
+
+    The reader decodes greedily, but llama.cpp reuses the cached prefix of the previous prompt, and which
+    prompt came before changes the floating-point sums a little; now and then that changes a word.
+    """
+    others = set(alone.values())
+    return [(r.question, r.answer, alone[r.question]) for r in results if r.answer not in others]
 
 
 def rss_mib(pid: int) -> float:
@@ -141,45 +172,50 @@ def stop_app(proc: subprocess.Popen, tmp: Path) -> str:
 
 
 def main(argv=None) -> int:
+    from bench.report import RESULTS, save
     from eval.metrics import percentile
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--users", type=int, default=20)
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default docs/bench)")
     args = p.parse_args(argv)
+    jobs = questions(args.users)
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_app(Path(tmp))
         try:
-            ask_concurrently(url, 2)  # warm-up: models load
+            alone = ask_alone(url, jobs)  # also the warm-up: the models load on the first question
             before = rss_mib(proc.pid)
-            rounds = [ask_concurrently(url, args.users) for _ in range(2)]
-            after = rss_mib(proc.pid)
+            rounds, after = [], []
+            for _ in range(2):
+                rounds.append(ask_concurrently(url, jobs))
+                after.append(rss_mib(proc.pid))
         finally:
             stop_app(proc, Path(tmp))
-    lines = []
-    for n, (results, wall) in enumerate(rounds, start=1):
+    summary = []
+    for results, wall in rounds:
         secs = [r.seconds for r in results]
-        right = sum(r.ok for r in results)
-        lines.append(
-            f"| {n} | {args.users} | {right}/{len(results)} | {len(results) / wall:.2f} | "
-            f"{percentile(secs, 50):.2f} | {percentile(secs, 95):.2f} | {wall:.1f} |"
+        summary.append(
+            {
+                "users": len(results),
+                "distinct": len({r.question for r in results}),
+                "right": sum(r.right for r in results),
+                "same_as_alone": len(results) - len(mixed_up(results, alone)) - len(drifted(results, alone)),
+                "mixed_up": len(mixed_up(results, alone)),
+                "qps": len(results) / wall,
+                "p50_s": percentile(secs, 50),
+                "p95_s": percentile(secs, 95),
+                "wall_s": wall,
+            }
         )
-    table = "\n".join(
-        [
-            "| round | concurrent users | answered right | questions/s | p50 s | p95 s | wall s |",
-            "|---|---|---|---|---|---|---|",
-            *lines,
-        ]
+    save(
+        "load",
+        "python bench/load.py " + " ".join(argv or sys.argv[1:]),
+        {"reader": "the app's default (local)", "questions": "distinct standalone seed eval questions"},
+        {"rounds": summary, "rss_mib": {"before": before, "after_rounds": after}},
+        args.results,
     )
-    section = (
-        f"## Concurrent users against the app\n\n`python bench/load.py --users {args.users}` on the 2-core CPU "
-        f"({time.strftime('%Y-%m-%d')}): every user asks at the same moment in its own session, over loopback, "
-        f"with the default backend.\n\n{table}\n\nApp memory (RSS) after warm-up {before:.0f} MiB, after both "
-        f"rounds {after:.0f} MiB.\n"
-    )
-    write_section(args.out, "## Concurrent users against the app", section)
-    print(section)
-    return 0 if all(r.ok for results, _ in rounds for r in results) else 1
+    print(json.dumps(summary, indent=1))
+    return 0 if all(not mixed_up(results, alone) for results, _ in rounds) else 1
 
 
 def write_section(path: Path, heading: str, section: str) -> None:

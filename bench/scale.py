@@ -7,10 +7,11 @@ The corpus is real documentation nobody here wrote: the HTML manuals in Debian's
 (/usr/share/doc/python3.11/html, about 15k qa chunks) and, for larger sizes, linux-doc-6.1
 (/usr/share/doc/linux-doc-6.1/html); the script installs each with apt-get when it is needed and
 missing and it runs as root, else says how. For each size it copies pages in a fixed order until qa's
-chunk count reaches the target, then measures, for qa and for the stock pipeline (VectorStoreIndex
-over Chroma, same MiniLM, default chunking), each in its own process: ingest seconds and chunks/s,
-index size on disk, peak memory, retrieval latency p50/p95 and answer latency p50/p95 (bundled
-SmolLM2 for both). Writes the "Scale" section of docs/benchmarks.md and docs/scale.png.
+chunk count reaches the target, then measures, for qa and for the stock pipeline (eval/baseline.py's
+stock-vector: VectorStoreIndex over Chroma, same MiniLM in the same precision, qa's chunk size), each in
+its own process: ingest seconds and chunks/s, index size on disk, peak memory, retrieval latency
+p50/p95 and answer latency p50/p95 (the default reader for both). Writes docs/bench/scale.json (a full
+run, with docs/scale.png) or docs/bench/scale-quick.json, and through bench/report.py docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def worker(system: str, docs: Path, data: Path, answers: int) -> dict:
     else:
         from llama_index.core.node_parser import SentenceSplitter
 
-        from eval.baseline import StockPipeline, stock_embedder
+        from eval.baseline import StockVector, stock_embedder
         from qa.llm import make_llm
 
         embed = stock_embedder(settings)
@@ -146,12 +147,13 @@ def worker(system: str, docs: Path, data: Path, answers: int) -> dict:
         SentenceSplitter().split_text("Warm up. The splitter loads its sentence model.")
         llm = make_llm(settings)
         t0 = time.perf_counter()
-        stock = StockPipeline(settings, llm, persist_dir=str(data), embed=embed)
+        stock = StockVector(settings, llm, embed=embed, persist_dir=data)
         out["ingest_s"] = time.perf_counter() - t0
-        out["chunks"] = len(stock.index.docstore.docs) or stock.index.vector_store._collection.count()
+        out["chunks"] = len(stock.nodes)
+        retriever = stock.index.as_retriever(similarity_top_k=settings.candidates)
 
         def retrieve(q):
-            return stock.retriever.retrieve(q)
+            return retriever.retrieve(q)
 
         def ask(q):
             return stock.ask(q)
@@ -258,11 +260,13 @@ def plot(rows: list[dict], path: Path) -> None:
 
 
 def main(argv=None) -> int:
+    from bench.report import RESULTS
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="about 1k chunks only")
     p.add_argument("--sizes", default="1000,10000,100000")
     p.add_argument("--answers", type=int, default=10, help="answer-latency questions per system")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default docs/bench)")
     p.add_argument("--worker", choices=["qa", "stock"], help=argparse.SUPPRESS)
     p.add_argument("--docs", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -277,30 +281,30 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         rows.append(run_size(n, answers))
         print(f"size {n}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
-        write(rows, args.out, argv)
+        write(rows, args.quick, argv, args.results)
     return 0
 
 
-def write(rows: list[dict], out: Path, argv) -> None:
-    """The Scale section of docs/benchmarks.md and the plot, for the sizes measured so far."""
-    from bench.load import write_section
+def write(rows: list[dict], quick: bool, argv, folder: Path) -> None:
+    """docs/bench/scale.json (or scale-quick.json), the plot of a full run, and so docs/benchmarks.md."""
+    from bench.report import save
+    from qa.bundled import DEFAULT_READER
+    from qa.config import Settings
     from qa.embed import resolve
 
-    (out.parent / "scale.json").write_text(json.dumps(rows, indent=1))
-    plot(rows, out.parent / "scale.png")
-    section = (
-        f"## Scale: qa vs the stock pipeline\n\n`python bench/scale.py {' '.join(argv or sys.argv[1:])}` "
-        f"on the 2-core CPU ({time.strftime('%Y-%m-%d')}), corpus: the HTML manuals in Debian's "
-        "python3.11-doc, then linux-doc-6.1 for the larger sizes. Both systems ingest the same pages; the "
-        "stock pipeline's chunks are larger (its default 1024 tokens), so compare ingest seconds for the "
-        "same documents, not chunks/s. Model loading happens before the clock starts, for both. qa embeds "
-        f"with {resolve('auto')} (QA_EMBED_MODEL=auto), the stock pipeline with HuggingFaceEmbedding over "
-        "the same MiniLM. Answers use the bundled SmolLM2 for both. Peak MiB is the worker's whole run "
-        "(ingest, then retrieval and answers with the LLM loaded); ingest peak is at the end of ingest."
-        f"\n\n{render(rows)}\n\n![ingest and retrieval against corpus size](scale.png)\n"
-    )
-    write_section(out, "## Scale: qa vs the stock pipeline", section)
-    print(section)
+    settings = Settings()
+    if not quick:
+        folder.mkdir(parents=True, exist_ok=True)
+        plot(rows, folder.parent / "scale.png")
+    config = {
+        "corpus": "the HTML manuals in Debian's python3.11-doc, then linux-doc-6.1 for the larger sizes",
+        "qa": f"QA_EMBED_MODEL=auto ({resolve('auto')}), reader {settings.llm_model or DEFAULT_READER}",
+        "stock": f"eval/baseline.py's stock-vector: HuggingFaceEmbedding over the same model and precision, "
+        f"SentenceSplitter(chunk_size={settings.chunk_size}), the same reader",
+        "timing": "model loading before the clock starts, for both; peak MiB is the worker's whole run",
+    }
+    command = "python bench/scale.py " + " ".join(argv or sys.argv[1:])
+    save("scale-quick" if quick else "scale", command, config, rows, folder)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The scale benchmark's quick mode runs end to end (its figures go to docs/benchmarks.md, not asserted)."""
+"""The scale benchmark's quick mode runs end to end and its JSON renders (figures not asserted: bench/)."""
+
+import json
 
 import pytest
 
@@ -6,10 +8,13 @@ pytestmark = pytest.mark.slow
 
 
 def test_quick_scale_benchmark(tmp_path):
+    from bench.report import benchmarks_md
     from bench.scale import main
 
-    out = tmp_path / "benchmarks.md"
-    assert main(["--quick", "--answers", "2", "--out", str(out)]) == 0
-    text = out.read_text()
-    assert "## Scale: qa vs the stock pipeline" in text and "ratio qa/stock" in text
-    assert (tmp_path / "scale.png").stat().st_size > 5000
+    assert main(["--quick", "--answers", "2", "--results", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "scale-quick.json").read_text())
+    assert record["command"].startswith("python bench/scale.py") and record["config"]["stock"]
+    row = record["results"][0]
+    assert row["qa"]["chunks"] > 500 and row["stock"]["chunks"] > 500
+    text = benchmarks_md(tmp_path)
+    assert "## Scale: qa against the stock pipeline (quick run" in text and "ratio qa/stock" in text
