@@ -57,6 +57,13 @@ def session_settings(base: Settings, backend: str, url: str, model: str, top_k: 
     return base.model_copy(update=update)
 
 
+PLACEHOLDER = "Ask a question about the documents…"
+# The question box and the Ask button while an answer is being made, and once it is in.
+ANSWERING = "Answering… you can ask again when the answer is in."
+BUSY = (gr.update(value="", interactive=False, placeholder=ANSWERING), gr.update(interactive=False))
+READY = (gr.update(value="", interactive=True, placeholder=PLACEHOLDER), gr.update(interactive=True))
+
+
 def build_app(base: Settings) -> gr.Blocks:
     """The whole UI for one corpus."""
 
@@ -68,15 +75,18 @@ def build_app(base: Settings) -> gr.Blocks:
         except Exception:  # noqa: BLE001 - a vanished file just shows the passage alone
             return None
 
+    def busy():  # keeps the question in the box: respond reads it from there
+        return gr.update(interactive=False, placeholder=ANSWERING), gr.update(interactive=False)
+
     def respond(message, chat, state, backend, url, model, top_k):
         chat = list(chat or [])
         state = dict(state or {"history": [], "answer": None})
         if not message or not message.strip():
             chat.append({"role": "assistant", "content": HINT})
-            yield chat, gr.update(), gr.update(), state, ""
+            yield chat, gr.update(), gr.update(), state, *READY
             return
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-        yield chat, gr.update(), gr.update(), state, ""
+        yield chat, gr.update(), gr.update(), state, *BUSY
         try:
             engine = engine_for(session_settings(base, backend, url, model, top_k))
             final = engine.answer(message, history=state["history"])
@@ -91,10 +101,10 @@ def build_app(base: Settings) -> gr.Blocks:
             if not final.refused:
                 state["history"] = state["history"] + [(message, final.text)]
             state["answer"] = final
-            yield chat, sources_html(final, load_doc), trace_markdown(final), state, ""
+            yield chat, sources_html(final, load_doc), trace_markdown(final), state, *READY
         except QAError as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {e}"}
-            yield chat, gr.update(), gr.update(), state, ""
+            yield chat, gr.update(), gr.update(), state, *READY
         except Exception as e:  # noqa: BLE001 - the UI must never show a traceback
             log.exception("answer failed")
             chat[-1] = {
@@ -102,7 +112,7 @@ def build_app(base: Settings) -> gr.Blocks:
                 "content": f"⚠️ Something went wrong ({type(e).__name__}). "
                 "Please try again; the app is still running.",
             }
-            yield chat, gr.update(), gr.update(), state, ""
+            yield chat, gr.update(), gr.update(), state, *READY
 
     def doc_table():
         rows = documents_rows(engine_for(base).store.metadata())
@@ -144,7 +154,7 @@ def build_app(base: Settings) -> gr.Blocks:
                     chat = gr.Chatbot(label="Chat", height=460, elem_id="qa-chat")
                     with gr.Row():
                         box = gr.Textbox(
-                            placeholder="Ask a question about the documents…",
+                            placeholder=PLACEHOLDER,
                             show_label=False,
                             scale=5,
                             elem_id="qa-input",
@@ -188,9 +198,12 @@ def build_app(base: Settings) -> gr.Blocks:
             status = gr.Markdown(elem_id="qa-doc-status")
 
         io = [box, chat, state, backend, url, model, top_k]
-        out = [chat, sources, trace, state, box]
-        send.click(respond, io, out, api_name="ask")
-        box.submit(respond, io, out, api_name=False)
+        out = [chat, sources, trace, state, box, send]
+        # While an answer is coming, the box and the button are disabled, so a second question cannot be
+        # typed and silently dropped (Gradio ignores a trigger while the same event is pending). `busy` runs
+        # outside the queue, so they are disabled at once even when other users fill the queue.
+        send.click(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name="ask")
+        box.submit(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name=False)
         add.click(add_files, [upload], [status, table, pick], api_name="upload")
         rm.click(remove, [pick], [status, table, pick], api_name="remove")
         demo.load(doc_table, None, [table, pick], api_name=False)

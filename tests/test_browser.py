@@ -1,7 +1,9 @@
 """A person's view: headless Chromium (Debian's) types a question, waits for the answer,
-checks a citation and its highlighted passage, opens the document, and saves a screenshot."""
+checks a citation and its highlighted passage, opens the document, and saves a screenshot; and a
+second question typed while the first is being answered is not lost."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,13 +14,12 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 
 
-@pytest.mark.skipif(
-    not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
-)
-def test_ask_in_the_browser(app, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
 
-    url, _, _ = app
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -34,28 +35,59 @@ def test_ask_in_the_browser(app, tmp_path):
             ],
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            box = page.locator("#qa-input textarea")
-            box.fill("Who is Hampshire's director of children's services?")
-            page.locator("#qa-send").click()
-            chat = page.locator("#qa-chat")
-            expect(chat).to_contain_text("John Coughlan", timeout=120_000)
-            expect(chat).to_contain_text("[1]")
-            sources = page.locator("#qa-sources")
-            first = sources.locator(".qa-cite").first
-            expect(first.locator(".qa-num")).to_have_text("[1]")
-            expect(first.locator(".qa-passage mark")).to_contain_text("Coughlan")
-            # One click opens the whole document with the span highlighted and scrolled into view.
-            first.locator("summary").click()
-            mark = first.locator(".qa-doc-text mark")
-            expect(mark).to_be_visible()
-            expect(mark).to_be_in_viewport()
-            shot = tmp_path / "screenshot.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 20_000
-            if os.environ.get("QA_UPDATE_SCREENSHOT"):
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                shutil.copy(shot, SCREENSHOT)
+            yield browser
         finally:
             browser.close()
+
+
+def test_ask_in_the_browser(app, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    url, _, _ = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    box = page.locator("#qa-input textarea")
+    box.fill("Who is Hampshire's director of children's services?")
+    page.locator("#qa-send").click()
+    chat = page.locator("#qa-chat")
+    expect(chat).to_contain_text("John Coughlan", timeout=120_000)
+    expect(chat).to_contain_text("[1]")
+    sources = page.locator("#qa-sources")
+    first = sources.locator(".qa-cite").first
+    expect(first.locator(".qa-num")).to_have_text("[1]")
+    expect(first.locator(".qa-passage mark")).to_contain_text("Coughlan")
+    # One click opens the whole document with the span highlighted and scrolled into view.
+    first.locator("summary").click()
+    mark = first.locator(".qa-doc-text mark")
+    expect(mark).to_be_visible()
+    expect(mark).to_be_in_viewport()
+    shot = tmp_path / "screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 20_000
+    if os.environ.get("QA_UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, SCREENSHOT)
+
+
+def test_a_question_typed_while_one_is_answered_is_not_dropped(app, browser):
+    """Gradio ignores a second trigger of an event still pending; the box must not take a question then."""
+    from playwright.sync_api import expect
+
+    url, _, _ = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    box, chat = page.locator("#qa-input textarea"), page.locator("#qa-chat")
+    box.fill("Who is Hampshire's director of children's services?")
+    box.press("Enter")
+    # While the first answer is coming the box and the button are visibly disabled ...
+    expect(box).to_be_disabled(timeout=5_000)
+    expect(page.locator("#qa-send")).to_be_disabled()
+    expect(box).to_have_attribute("placeholder", re.compile("Answering"))
+    # ... so a person typing the next question a moment later waits for the box, and is then answered.
+    box.fill("Who is the Ofsted chief inspector?", timeout=120_000)  # waits until the box is enabled
+    expect(chat).to_contain_text("Coughlan")
+    box.press("Enter")
+    expect(chat).to_contain_text("Gilbert", timeout=120_000)
+    expect(box).to_be_enabled(timeout=10_000)
+    text = chat.inner_text()
+    assert text.index("Hampshire") < text.index("Coughlan") < text.index("Ofsted") < text.index("Gilbert")
