@@ -210,6 +210,10 @@ def build_app(base: Settings) -> gr.Blocks:
     return demo
 
 
+# FastAPI's own schema at /openapi.json lists every route and is served without Gradio's login check.
+APP_KWARGS = {"openapi_url": None}
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -248,7 +252,12 @@ def main() -> int:
     if warning:
         log.warning(warning)
     build_app(settings).queue(default_concurrency_limit=4).launch(
-        server_name=settings.host, server_port=settings.port, auth=auth, css=CSS, show_error=False
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        css=CSS,
+        show_error=False,
+        app_kwargs=APP_KWARGS,
     )
     return 0
 
