@@ -56,14 +56,15 @@ class Result:
         return bool(contains_gold(strip_markers(self.answer), list(self.golds)))
 
 
-def _text(message) -> str:
+def message_text(message) -> str:
+    """The text of a Gradio chat message (a string, or a list of parts)."""
     content = message["content"]
     return content if isinstance(content, str) else " ".join(p.get("text", "") for p in content)
 
 
 def ask(client, question: str, timeout: float = 300) -> str:
     chat, *_ = client.submit(question, [], "local", "", "", 3, api_name="/ask").result(timeout=timeout)
-    return _text(chat[-1])
+    return message_text(chat[-1])
 
 
 def ask_alone(url: str, jobs: list[tuple[str, tuple[str, ...]]], timeout: float = 300) -> dict[str, str]:
@@ -216,19 +217,6 @@ def main(argv=None) -> int:
     )
     print(json.dumps(summary, indent=1))
     return 0 if all(not mixed_up(results, alone) for results, _ in rounds) else 1
-
-
-def write_section(path: Path, heading: str, section: str) -> None:
-    """Replace (or add) one `## ` section of a Markdown file."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(heading)
-    if start >= 0:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ file differs from what the JSON gives.
 from __future__ import annotations
 
 import json
+import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -25,8 +25,6 @@ START, END = "<!-- bench:start (python -m bench.report writes this) -->", "<!-- 
 
 def save(name: str, command: str, config: dict, results, folder: Path = RESULTS) -> Path:
     """Write one benchmark's results with what produced them; into docs/bench/, also regenerate every table."""
-    import os
-
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     record = {
@@ -150,10 +148,9 @@ def readme_block(folder: Path = RESULTS) -> str:
 
 
 def render_readme(readme: str, folder: Path = RESULTS) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
-        raise ValueError("README.md has no bench figures block")
-    return pattern.sub(lambda _: readme_block(folder), readme)
+    from eval.readme import replace_block
+
+    return replace_block(readme, START, END, readme_block(folder))
 
 
 def write_all() -> None:

@@ -71,12 +71,18 @@ def block(report: dict) -> str:
     return "\n".join(lines)
 
 
+def replace_block(text: str, start: str, end: str, new: str) -> str:
+    """`text` with the block from the `start` marker to the `end` marker (both included) replaced by `new`,
+    which carries the markers itself. README's generated figures (eval here, speed in bench/report.py)."""
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"README.md has no block between {start!r} and {end!r}")
+    return pattern.sub(lambda _: new, text)
+
+
 def render(readme: str, report: dict) -> str:
     """The README with its figures block replaced by the report's."""
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(readme):
-        raise ValueError("README.md has no eval figures block")
-    return pattern.sub(lambda _: block(report), readme)
+    return replace_block(readme, START, END, block(report))
 
 
 def main() -> int:

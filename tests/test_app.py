@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.load import message_text
+
 pytestmark = pytest.mark.slow
 
 
@@ -21,31 +23,26 @@ def _files(table) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _text(message) -> str:
-    content = message["content"]
-    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
-
-
 def test_ask_cite_follow_up_and_refuse(app):
     from gradio_client import Client
 
     url, docs, _ = app
     client = Client(url, verbose=False)
     chat, sources, trace = _ask(client, "Who is Hampshire's director of children's services?")
-    assert "Coughlan" in _text(chat[-1]) and "[1]" in _text(chat[-1])
+    assert "Coughlan" in message_text(chat[-1]) and "[1]" in message_text(chat[-1])
     assert "<mark>" in sources and "Coughlan" in sources and "Open the whole document" in sources
     assert "Fused list" in trace and "Keyword (BM25) list" in trace
 
     chat, sources, trace = _ask(client, "Who was he seconded to work alongside?", chat)
-    assert "Shoesmith" in _text(chat[-1]), chat[-1]
+    assert "Shoesmith" in message_text(chat[-1]), chat[-1]
     assert "Coughlan" in trace  # the standalone query carried the subject
 
     chat, sources, _ = _ask(client, "How much compensation was paid to Baby P's family?", chat)
-    assert "don't say" in _text(chat[-1])
+    assert "don't say" in message_text(chat[-1])
     assert "related 1" in sources and "qa-refusal" in sources
 
     chat, _, _ = _ask(client, "   ", chat)
-    assert "Type a question" in _text(chat[-1])
+    assert "Type a question" in message_text(chat[-1])
 
 
 def test_a_100k_character_question_is_cut_and_the_user_is_told(app):
@@ -54,7 +51,7 @@ def test_a_100k_character_question_is_cut_and_the_user_is_told(app):
     url, _, _ = app
     question = ("Who is the Ofsted chief inspector?" + " and the Haringey review" * 5000)[:100_000]
     chat, _, trace = _ask(Client(url, verbose=False), question)
-    text = _text(chat[-1])
+    text = message_text(chat[-1])
     assert "The question was longer than 2000 characters; only its first" in text and "were used" in text, text
 
 
@@ -68,7 +65,7 @@ def test_sessions_do_not_share_history(app):
     # "he" would pull in the other session's subject if histories leaked between users.
     assert "**Search query:** How old was Baby P when he died? (" not in trace_b
     assert "Gilbert" not in trace_b.split("**Reader")[0]
-    assert "17" in _text(chat_b[-1])
+    assert "17" in message_text(chat_b[-1])
 
 
 def test_backend_down_gives_a_message_and_the_app_keeps_working(app):
@@ -84,9 +81,9 @@ def test_backend_down_gives_a_message_and_the_app_keeps_working(app):
         llm_url="http://127.0.0.1:9/v1",
         model="nothing",
     )
-    assert "punch bag" in _text(chat[-1]) and "failed" in _text(chat[-1])
+    assert "punch bag" in message_text(chat[-1]) and "failed" in message_text(chat[-1])
     chat, _, _ = _ask(client, "Who is the Ofsted chief inspector?")
-    assert "Gilbert" in _text(chat[-1])
+    assert "Gilbert" in message_text(chat[-1])
 
 
 def test_upload_good_and_bad_files(app, tmp_path):
@@ -107,7 +104,7 @@ def test_upload_good_and_bad_files(app, tmp_path):
     assert (docs / "zoo.md").exists() and not (docs / "photo.txt").exists() and not (docs / "huge.txt").exists()
     assert "zoo.md" in _files(table)
     chat, sources, _ = _ask(client, "How old did Gerald the giraffe turn?")
-    assert "31" in _text(chat[-1]) and "zoo.md" in sources
+    assert "31" in message_text(chat[-1]) and "zoo.md" in sources
 
     status, table, _ = client.predict("zoo.md", api_name="/remove")
     assert "Removed zoo.md" in status and "zoo.md" not in _files(table)
@@ -207,7 +204,7 @@ def test_login_required_on_every_route_when_qa_auth_is_set(tmp_path):
         ok = Client(url, verbose=False, auth=("alice", "s3cret-pass"))
         chat, *_ = ok.predict("Who is the Ofsted chief inspector?", [], "extractive", "", "", 3, api_name="/ask")
         # Logged in, the question is answered from the documents (a cited sentence or an honest refusal).
-        text = _text(chat[-1])
+        text = message_text(chat[-1])
         assert "[1]" in text or "don't say" in text, text
     finally:
         out = stop_app(proc, tmp_path)
