@@ -92,7 +92,9 @@ class LlamaCppLLM:
         from llama_cpp import Llama
 
         try:
-            return Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0)
+            return Llama(
+                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
+            )
         except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
             raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
 

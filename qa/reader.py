@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from .answer import REFUSAL
 from .cite import MARKER
-from .evidence import Sentence
 from .errors import BackendError
+from .evidence import Sentence
 from .llm import LLM, Generation, Prompt
 from .text import stopwords, terms
 
