@@ -66,10 +66,16 @@ class LLM(Protocol):
 class LlamaCppLLM:
     """A GGUF model run in-process by llama-cpp-python; JSON schemas become grammars."""
 
+    CONTEXTS = 2  # llama.cpp contexts, each keeping the evaluated start of one kind of prompt (reader, rewrite)
+
     def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 4096) -> None:
         self.path, self.chat, self.threads, self.n_ctx = path, chat, threads, n_ctx
         self.name = path.name
         self._llm = None
+        # System prompt -> context, least recently used first. llama.cpp reuses the longest prefix a context
+        # has already evaluated; with one context a follow-up's rewrite prompt would evict the reader's long
+        # fixed start (instructions and examples) and the reader would pay for it again on every follow-up.
+        self._contexts: dict[str, object] = {}
         # llama.cpp contexts are not safe to use from two threads at once; the app serves many users.
         self._lock = threading.Lock()
 
@@ -78,21 +84,37 @@ class LlamaCppLLM:
             return
         if not self.path.is_file():
             raise ModelError(f"GGUF model file {self.path} does not exist.")
+        self._llm = self._load()
+        # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
+        atexit.register(self.close)
+
+    def _load(self):
         from llama_cpp import Llama
 
         try:
-            self._llm = Llama(
+            return Llama(
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
             )
         except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
             raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
-        # Free the model before interpreter teardown; llama.cpp's own finaliser fails that late.
-        atexit.register(self.close)
+
+    def _context(self, system: str):
+        """The context for prompts with this system prompt: its own, a new one, or the least recently used."""
+        ctx = self._contexts.pop(system, None)
+        if ctx is None:
+            if not self._contexts:
+                ctx = self._llm
+            elif len(self._contexts) < self.CONTEXTS:
+                ctx = self._load()  # the weights are memory-mapped, so a second context shares them
+            else:
+                ctx = self._contexts.pop(next(iter(self._contexts)))
+        self._contexts[system] = ctx
+        return ctx
 
     def close(self) -> None:
-        if self._llm is not None:
-            self._llm.close()
-            self._llm = None
+        for ctx in {id(c): c for c in [self._llm, *self._contexts.values()] if c is not None}.values():
+            ctx.close()
+        self._llm, self._contexts = None, {}
 
     def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         self.warm_up()
@@ -112,12 +134,13 @@ class LlamaCppLLM:
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         with self._lock:
+            llm = self._context(prompt.system)
             if self.chat:
                 messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-                out = self._llm.create_chat_completion(messages=messages, **kwargs)
+                out = llm.create_chat_completion(messages=messages, **kwargs)
                 text = out["choices"][0]["message"]["content"] or ""
             else:
-                out = self._llm.create_completion(prompt.completion, stop=["\n\n"], **kwargs)
+                out = llm.create_completion(prompt.completion, stop=["\n\n"], **kwargs)
                 text = out["choices"][0]["text"]
             tokens = tuple(self._token(tid, row) for tid, row in zip(chosen, steps, strict=False))
         return Generation(text, tokens)

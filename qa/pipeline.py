@@ -47,6 +47,7 @@ class Engine:
         self.keyword.warm_up()
         if self.llm is not None:
             self.llm.warm_up()
+            reader.prime(self.llm)
         self.ensure_index()
 
     def ingest(self, progress: Progress | None = None, rebuild: bool = False) -> IngestReport:

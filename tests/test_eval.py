@@ -122,10 +122,11 @@ def test_eval_script_end_to_end(tmp_path):
 # Floors from real runs on the seed splits (eval/report.md), with a little room. A floor only goes down in a
 # commit that says why, in its message and in eval/README.md.
 FLOORS = {
-    # Whole seed set, eval/report.json of issue 12: right 0.741, refused 0.636, hit@3 0.741, citation P/R 0.896.
+    # Whole seed set, eval/report.json with the reader's worked examples: right 0.778 (42/54), refused 0.818 (9/11),
+    # hit@3 0.741, citation P/R 0.898, false refusals 0.093 (5/54). Floors leave a question or two of room.
     "local": {
-        "contains_gold": 0.70,
-        "refusal_accuracy": 0.54,
+        "contains_gold": 0.74,
+        "refusal_accuracy": 0.72,
         "hit@3": 0.68,
         "citation_precision": 0.85,
         "citation_recall": 0.85,
@@ -134,7 +135,7 @@ FLOORS = {
     # down with issue 12 (refusals 0.54 -> 0.30, citation recall 0.76 -> 0.58): see eval/README.md for why.
     "extractive": {"contains_gold": 0.53, "refusal_accuracy": 0.30, "hit@3": 0.68, "citation_recall": 0.58},
 }
-CEILINGS = {"local": {"false_refusal_rate": 0.17}, "extractive": {"false_refusal_rate": 0.17}}
+CEILINGS = {"local": {"false_refusal_rate": 0.13}, "extractive": {"false_refusal_rate": 0.17}}
 
 
 @pytest.mark.slow

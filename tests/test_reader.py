@@ -128,3 +128,37 @@ def test_text_primitives():
         "Second one, Mr. Smith said.",
         "Third.",
     ]
+
+
+def test_prime_evaluates_the_fixed_start_of_reader_prompts_and_never_fails_the_warm_up():
+    from qa.errors import BackendError
+    from qa.reader import prime
+
+    llm = ScriptedLLM()
+    prime(llm)
+    assert llm.prompts[0].system == build_prompt("Who?", EVIDENCE).system
+
+    class Down(ScriptedLLM):
+        def generate(self, prompt, max_tokens, schema=None):
+            raise BackendError("the server is down")
+
+    prime(Down())  # a server that is down says so on the first question instead
+
+
+def test_the_worked_examples_come_from_no_document_or_eval_question():
+    """The reader's examples are made up: no run of four words of their text is in the seeds or the eval set."""
+    from pathlib import Path
+
+    from qa.reader import EXAMPLES
+    from qa.text import tokens
+
+    def grams(text):
+        words = [w.lower() for w in tokens(text)]
+        return {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+
+    root = Path(__file__).resolve().parent.parent
+    theirs = set()
+    for path in [*(root / "seeds").iterdir(), root / "eval" / "seed_qa.jsonl"]:
+        theirs |= grams(path.read_text(encoding="utf-8", errors="ignore"))
+    ours = set().union(*(grams(line) for line in EXAMPLES.splitlines() if line.startswith("[")))
+    assert ours and not ours & theirs, sorted(ours & theirs)[:5]
