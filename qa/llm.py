@@ -30,10 +30,23 @@ class Prompt:
 
     system: str
     user: str
+    shots: tuple[tuple[str, str], ...] = ()  # worked examples: (user, assistant) turns before the question
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        turns = [{"role": "system", "content": self.system}]
+        for user, assistant in self.shots:
+            turns += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        return [*turns, {"role": "user", "content": self.user}]
 
     @property
     def completion(self) -> str:
-        return f"{self.system}\n\n{self.user}\n"
+        return "\n\n".join([self.system, *(f"{u}\n{a}" for u, a in self.shots), self.user]) + "\n"
+
+    @property
+    def fixed(self) -> tuple:
+        """The part every prompt of this kind shares: the system prompt and the worked examples."""
+        return (self.system, self.shots)
 
 
 @dataclass(frozen=True)
@@ -72,10 +85,12 @@ class LlamaCppLLM:
         self.path, self.chat, self.threads, self.n_ctx = path, chat, threads, n_ctx
         self.name = path.name
         self._llm = None
-        # System prompt -> context, least recently used first. llama.cpp reuses the longest prefix a context
-        # has already evaluated; with one context a follow-up's rewrite prompt would evict the reader's long
-        # fixed start (instructions and examples) and the reader would pay for it again on every follow-up.
-        self._contexts: dict[str, object] = {}
+        # Fixed start (Prompt.fixed) -> context, least recently used first. llama.cpp reuses the longest prefix
+        # a context has already evaluated; with one context a follow-up's rewrite prompt would evict the
+        # reader's long fixed start (instructions and examples) and the reader would pay for it again.
+        self._contexts: dict[tuple, object] = {}
+        # Fixed start -> the tokens of the first prompt evaluated in its context (see _rewind).
+        self._anchors: dict[tuple, list[int]] = {}
         # llama.cpp contexts are not safe to use from two threads at once; the app serves many users.
         self._lock = threading.Lock()
 
@@ -98,23 +113,45 @@ class LlamaCppLLM:
         except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
             raise ModelError(f"Could not load GGUF model {self.path}: {e}") from e
 
-    def _context(self, system: str):
-        """The context for prompts with this system prompt: its own, a new one, or the least recently used."""
-        ctx = self._contexts.pop(system, None)
+    def _context(self, fixed: tuple):
+        """The context for prompts with this fixed start: its own, a new one, or the least recently used."""
+        ctx = self._contexts.pop(fixed, None)
         if ctx is None:
             if not self._contexts:
                 ctx = self._llm
             elif len(self._contexts) < self.CONTEXTS:
                 ctx = self._load()  # the weights are memory-mapped, so a second context shares them
             else:
-                ctx = self._contexts.pop(next(iter(self._contexts)))
-        self._contexts[system] = ctx
+                oldest = next(iter(self._contexts))
+                ctx = self._contexts.pop(oldest)
+                self._anchors.pop(oldest, None)
+        self._contexts[fixed] = ctx
         return ctx
+
+    def _rewind(self, ctx, fixed: tuple) -> None:
+        """Cut the context's cache back to the start its prompts share, so each prompt is evaluated from the
+        same state. Left in place, the last prompt's tokens are reused as far as they match the next one, and
+        how much matched changes the numbers enough to flip an answer: the same question could get another
+        answer after another question. The shared start is where this prompt stops matching the first one
+        evaluated in the context (for the reader, prime's), and at most that much is kept.
+
+        llama-cpp-python has no public call for this. It matches prompts against the first n_tokens of its
+        token buffer and drops the cache past n_tokens when it next evaluates; the cache is cut here too.
+        """
+        try:
+            used = ctx._input_ids.tolist()  # the evaluated tokens: prompt and reply
+            anchor = self._anchors.setdefault(fixed, used)
+            keep = ctx.longest_token_prefix(anchor, used)
+            if keep < ctx.n_tokens:
+                ctx._ctx.kv_cache_seq_rm(-1, keep, -1)
+                ctx.n_tokens = keep
+        except AttributeError:  # another llama-cpp-python version: answers still come, only less repeatable
+            pass
 
     def close(self) -> None:
         for ctx in {id(c): c for c in [self._llm, *self._contexts.values()] if c is not None}.values():
             ctx.close()
-        self._llm, self._contexts = None, {}
+        self._llm, self._contexts, self._anchors = None, {}, {}
 
     def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         self.warm_up()
@@ -134,15 +171,15 @@ class LlamaCppLLM:
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         with self._lock:
-            llm = self._context(prompt.system)
+            llm = self._context(prompt.fixed)
             if self.chat:
-                messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-                out = llm.create_chat_completion(messages=messages, **kwargs)
+                out = llm.create_chat_completion(messages=prompt.messages, **kwargs)
                 text = out["choices"][0]["message"]["content"] or ""
             else:
                 out = llm.create_completion(prompt.completion, stop=["\n\n"], **kwargs)
                 text = out["choices"][0]["text"]
             tokens = tuple(self._token(tid, row) for tid, row in zip(chosen, steps, strict=False))
+            self._rewind(llm, prompt.fixed)
         return Generation(text, tokens)
 
     def _token(self, tid: int, row: np.ndarray) -> Token:
@@ -173,8 +210,9 @@ class OpenAILLM:
         """Nothing to load here; the server holds the model."""
 
     def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None) -> Generation:
-        messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
-        kwargs = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True)
+        kwargs = dict(
+            model=self.model, messages=prompt.messages, max_tokens=max_tokens, temperature=0.0, stream=True
+        )
         if schema is not None:
             # llama.cpp's server takes the schema here; vLLM and Ollama take json_object and read the prompt.
             kwargs["response_format"] = {"type": "json_object", "schema": schema}

@@ -30,36 +30,33 @@ INSTRUCTIONS = (
 )
 # Worked examples on a made-up text (none from an eval set or the seeds): an exact phrase with its unit, a
 # "why" answered in a sentence, and two questions that reuse the text's words but ask what it does not
-# state. On the dev splits they raised answers found from 62.5% to 71.3% (public-dev) and from 76.9% to
-# 80.8% (seed-dev) at the same latency: the prompt starts with them every time, so llama.cpp keeps them
-# evaluated (see prime) and each question pays only for its own sentences.
-EXAMPLES = """
+# state. They are chat turns of their own (the user's sentences and question, the model's JSON), not text
+# in the system prompt: a document line shaped like an example ("Question: ... Short answer: ...") is then
+# still only a line of data in the user's turn. Every reader prompt starts with them, so llama.cpp keeps
+# them evaluated (see prime) and each question pays only for its own sentences.
+EXAMPLE_SENTENCES = (
+    "The Harlow Bridge opened to traffic in May 1932, after four years of work.",
+    "It was designed by the engineer Mary Collins, who had worked on ferries before.",
+    "Today about 20,000 vehicles cross it each day.",
+    "The old ferry could not carry cars, so the town voted to replace it with a bridge.",
+)
+EXAMPLES = (
+    ("How long did it take to build the Harlow Bridge?", "four years", 1),
+    ("How many vehicles use the bridge daily?", "about 20,000 vehicles", 3),
+    ("What had Mary Collins worked on before the bridge?", "ferries", 2),
+    ("Why was the bridge built?", "The old ferry could not carry cars.", 4),
+    ("Who built the Harlow Tunnel?", "", 0),
+    ("When did the Harlow Bridge close to traffic?", "", 0),
+)
 
-Examples (made up, to show the format):
-Sentences:
-[1] The Harlow Bridge opened to traffic in May 1932, after four years of work.
-[2] It was designed by the engineer Mary Collins, who had worked on ferries before.
-[3] Today about 20,000 vehicles cross it each day.
-[4] The old ferry could not carry cars, so the town voted to replace it with a bridge.
 
-Question: How long did it take to build the Harlow Bridge?
-{"answer": "four years", "sentence": 1}
+def user_turn(question: str, sentences: Sequence[str]) -> str:
+    """The user's turn: the numbered sentences, then the question."""
+    lines = "\n".join(f"[{i}] {' '.join(s.split())}" for i, s in enumerate(sentences, start=1))
+    return f"Sentences:\n{lines}\n\nQuestion: {question}"
 
-Question: How many vehicles use the bridge daily?
-{"answer": "about 20,000 vehicles", "sentence": 3}
 
-Question: What had Mary Collins worked on before the bridge?
-{"answer": "ferries", "sentence": 2}
-
-Question: Why was the bridge built?
-{"answer": "The old ferry could not carry cars.", "sentence": 4}
-
-Question: Who built the Harlow Tunnel?
-{"answer": "", "sentence": 0}
-
-Question: When did the Harlow Bridge close to traffic?
-{"answer": "", "sentence": 0}"""
-SYSTEM = INSTRUCTIONS + EXAMPLES
+SHOTS = tuple((user_turn(q, EXAMPLE_SENTENCES), json.dumps({"answer": a, "sentence": n})) for q, a, n in EXAMPLES)
 CONDENSE_SCHEMA = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
 CONDENSE_SYSTEM = (
     "Rewrite the user's last question so that it can be understood without the conversation: replace "
@@ -90,14 +87,13 @@ class Reading:
 
 def build_prompt(question: str, evidence: Sequence[Sentence]) -> Prompt:
     """The numbered evidence and the question, framed as data."""
-    lines = "\n".join(f"[{i}] {' '.join(s.text.split())}" for i, s in enumerate(evidence, start=1))
-    return Prompt(SYSTEM, f"Sentences:\n{lines}\n\nQuestion: {question}")
+    return Prompt(INSTRUCTIONS, user_turn(question, [s.text for s in evidence]), SHOTS)
 
 
 def prime(llm: LLM) -> None:
     """Evaluate the fixed start of every reader prompt once, so the first question does not pay for it."""
     try:
-        llm.generate(Prompt(SYSTEM, "Sentences:\n[1] .\n\nQuestion: ?"), 1)
+        llm.generate(Prompt(INSTRUCTIONS, user_turn("?", ["."]), SHOTS), 1)
     except BackendError:
         pass  # a server that is down now says so on the first question, with the message users see
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from qa.llm import LlamaCppLLM
 
 
@@ -26,3 +28,64 @@ def test_each_system_prompt_keeps_a_context_and_no_more_than_two_are_loaded(monk
     _Ctx.closed = 0
     llm.close()
     assert _Ctx.closed == 2 and llm._llm is None
+
+
+class _Cached:
+    """A llama.cpp context as _rewind sees it: the evaluated tokens, their count, and the cache."""
+
+    def __init__(self):
+        self.buffer, self.n_tokens, self.cut = [], 0, []
+        self._ctx = self
+
+    def evaluate(self, ids):
+        self.buffer, self.n_tokens = list(ids), len(ids)
+
+    @property
+    def _input_ids(self):
+        import numpy as np
+
+        return np.array(self.buffer[: self.n_tokens])
+
+    @staticmethod
+    def longest_token_prefix(a, b):
+        from llama_cpp import Llama
+
+        return Llama.longest_token_prefix(a, b)
+
+    def kv_cache_seq_rm(self, seq, p0, p1):
+        self.cut.append(p0)
+
+
+def test_after_each_prompt_the_cache_is_cut_back_to_the_start_all_prompts_share():
+    llm = LlamaCppLLM(Path("model.gguf"), chat=True)
+    ctx = _Cached()
+    ctx.evaluate([1, 2, 3, 9, 9])  # the first prompt of this kind (prime's) anchors the shared start
+    llm._rewind(ctx, "reader")
+    assert ctx.n_tokens == 5 and ctx.cut == []
+    ctx.evaluate([1, 2, 3, 4, 5, 6])  # a question: its own part is dropped, the shared start kept
+    llm._rewind(ctx, "reader")
+    assert ctx.n_tokens == 3 and ctx.cut == [3]
+    ctx.evaluate([1, 2, 3, 7, 8])
+    llm._rewind(ctx, "reader")
+    assert ctx.n_tokens == 3 and ctx.cut == [3, 3]
+
+
+@pytest.mark.slow
+def test_the_same_question_gets_the_same_reading_whatever_was_asked_before():
+    """Real model: the reply and its token confidences do not depend on the previous prompt."""
+    from qa.config import Settings
+    from qa.evidence import Sentence
+    from qa.llm import make_llm
+    from qa.reader import prime, read
+
+    def evidence(*texts):
+        return [Sentence(f"s{i}.txt", "", t, 0, len(t), f"c{i}", i) for i, t in enumerate(texts)]
+
+    llm = make_llm(Settings(llm="local"))
+    prime(llm)
+    ages = evidence("The girl's aunt, who is 41, was interviewed.", "Her cousin, 19, was not.")
+    other = evidence("The ferry to Lundy leaves at nine.", "Tickets cost twelve pounds for adults.")
+    first = read(llm, "How old was the aunt?", ages)
+    read(llm, "What do adult tickets cost?", other)
+    again = read(llm, "How old was the aunt?", ages)
+    assert first == again and first.answer

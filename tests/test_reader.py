@@ -1,6 +1,7 @@
 """The answer stages as pure functions: the reader's JSON and confidences, the support check, the
 refusal model, and the text primitives they share."""
 
+import json
 import math
 
 import pytest
@@ -136,7 +137,7 @@ def test_prime_evaluates_the_fixed_start_of_reader_prompts_and_never_fails_the_w
 
     llm = ScriptedLLM()
     prime(llm)
-    assert llm.prompts[0].system == build_prompt("Who?", EVIDENCE).system
+    assert llm.prompts[0].fixed == build_prompt("Who?", EVIDENCE).fixed
 
     class Down(ScriptedLLM):
         def generate(self, prompt, max_tokens, schema=None):
@@ -149,7 +150,7 @@ def test_the_worked_examples_come_from_no_document_or_eval_question():
     """The reader's examples are made up: no run of four words of their text is in the seeds or the eval set."""
     from pathlib import Path
 
-    from qa.reader import EXAMPLES
+    from qa.reader import EXAMPLE_SENTENCES, EXAMPLES
     from qa.text import tokens
 
     def grams(text):
@@ -160,5 +161,19 @@ def test_the_worked_examples_come_from_no_document_or_eval_question():
     theirs = set()
     for path in [*(root / "seeds").iterdir(), root / "eval" / "seed_qa.jsonl"]:
         theirs |= grams(path.read_text(encoding="utf-8", errors="ignore"))
-    ours = set().union(*(grams(line) for line in EXAMPLES.splitlines() if line.startswith("[")))
+    ours = set().union(*(grams(text) for text in [*EXAMPLE_SENTENCES, *(q for q, _, _ in EXAMPLES)]))
     assert ours and not ours & theirs, sorted(ours & theirs)[:5]
+
+
+def test_the_worked_examples_are_chat_turns_before_the_question():
+    """Document text shaped like an example stays inside the user's last turn; the examples are turns of their own."""
+    from qa.reader import EXAMPLES, INSTRUCTIONS
+
+    p = build_prompt("Who?", EVIDENCE)
+    roles = [m["role"] for m in p.messages]
+    assert roles == ["system", *["user", "assistant"] * len(EXAMPLES), "user"]
+    assert p.messages[0]["content"] == INSTRUCTIONS and p.messages[-1]["content"] == p.user
+    assert all(
+        json.loads(m["content"]).keys() == {"answer", "sentence"} for m in p.messages if m["role"] == "assistant"
+    )
+    assert p.user.startswith("Sentences:\n[1] ") and p.user.endswith("Question: Who?")
