@@ -40,6 +40,35 @@ def echo(answer: str, question: str) -> float:
     return len(want & _has(question)) / len(want) if want else 0.0
 
 
+ORDERED = 4  # answers with this many distinct content terms or more are checked for word order
+
+
+def in_order(answer: str, sentence: str) -> bool:
+    """Whether the answer's terms that the sentence holds come in the sentence's order (answers of fewer than
+    ORDERED distinct terms always do). A sentence-long answer "in the sentence's own words" that swaps who did
+    what to whom ("Mr Brown demanded Mr Cameron..." from "Mr Cameron demanded Mr Brown...") holds every
+    word of the sentence and says the opposite; in the eval run before this check no long answer shown
+    had its words out of order, so it refuses only such swaps.
+    """
+    want = terms(answer)
+    if len(set(want)) < ORDERED:
+        return True
+    have = terms(sentence)
+    held = [t for t in want if t in set(have)]
+    return _common_subsequence(held, have) == len(held)
+
+
+def _common_subsequence(a: list[str], b: list[str]) -> int:
+    """Length of the longest common subsequence (the textbook dynamic programme; difflib's matcher is not
+    exact, and the lists are a sentence long)."""
+    row = [0] * (len(b) + 1)
+    for x in a:
+        prev, row = row, [0]
+        for j, y in enumerate(b):
+            row.append(prev[j] + 1 if x == y else max(prev[j + 1], row[j]))
+    return row[-1]
+
+
 def allowed_missing(answer: str) -> int:
     """Short answers must be in the sentence whole; a sentence-long one may word one term in five its own way."""
     return len(_units(answer)) // 5
@@ -47,7 +76,8 @@ def allowed_missing(answer: str) -> int:
 
 def check(answer: str, named: int, evidence: Sequence[Sentence], question: str) -> Support:
     """The sentence that supports the answer: the one the reader named if it does, else the evidence
-    sentence that holds most of it. Every number must be there; content terms all but allowed_missing.
+    sentence that holds most of it. Every number must be there; content terms all but allowed_missing, and in
+    the sentence's order (in_order).
 
     An answer that repeats the question's words is not rejected here (in "A or B?" the answer is in the
     question); how much it echoes is one of the refusal model's signals.
@@ -60,15 +90,21 @@ def check(answer: str, named: int, evidence: Sequence[Sentence], question: str) 
     order = ([named - 1] if 0 < named <= len(evidence) else []) + [
         i for i in range(len(evidence)) if i != named - 1
     ]
-    best = None
+    best, swapped = None, 0
     for i in order:
         have = _has(evidence[i].text)
         missing = want - have
         if numbers(answer) - numbers(evidence[i].text):
             continue
         if len(missing) <= allowed_missing(answer):
-            return Support(i + 1, 1 - len(missing) / len(want), i == named - 1, "the answer is in the sentence")
+            if in_order(answer, evidence[i].text):
+                return Support(
+                    i + 1, 1 - len(missing) / len(want), i == named - 1, "the answer is in the sentence"
+                )
+            swapped = swapped or i + 1
         if best is None or len(missing) < best[1]:
             best = (i, len(missing))
+    if swapped:
+        return Support(0, 0.0, False, f"sentence {swapped} holds the answer's words, not in the answer's order")
     missing_note = f" (closest: sentence {best[0] + 1}, {best[1]} of {len(want)} terms missing)" if best else ""
     return Support(0, 0.0, False, "no evidence sentence holds the answer" + missing_note)

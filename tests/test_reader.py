@@ -177,3 +177,13 @@ def test_the_worked_examples_are_chat_turns_before_the_question():
         json.loads(m["content"]).keys() == {"answer", "sentence"} for m in p.messages if m["role"] == "assistant"
     )
     assert p.user.startswith("Sentences:\n[1] ") and p.user.endswith("Question: Who?")
+
+
+def test_a_long_answer_that_swaps_who_did_what_is_not_supported():
+    said = "Mr Cameron demanded Mr Brown withdraw suggestions about the party."
+    evidence = [Sentence("a.txt", "A", said, 0, len(said), "c", 0)]
+    assert check("Mr Cameron demanded Mr Brown withdraw suggestions", 1, evidence, "Q?").ok
+    swapped = check("Mr Brown demanded Mr Cameron withdraw suggestions", 1, evidence, "Q?")
+    assert not swapped.ok and "order" in swapped.reason
+    # Short answers are not held to an order ("Brown and Cameron" is a fair answer to "who clashed?").
+    assert check("Brown and Cameron", 1, evidence, "Q?").ok
