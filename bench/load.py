@@ -105,8 +105,9 @@ def drifted(results: list[Result], alone: dict[str, str]) -> list[tuple[str, str
     """Users whose answer differs from the one their question gets alone without being anyone else's.
 
     The reader decodes greedily and each prompt is evaluated from the same cached start (LlamaCppLLM._rewind),
-    so this should be empty. Before that cut, llama.cpp reused as much of the previous prompt as matched, the
-    sums came out a little different, and now and then a word changed (1 of 20 in each of two rounds).
+    which makes a question's reading the same whatever question came before it, in sequence (tests/test_llm.py).
+    Under concurrent users an answer still changes a word now and then (2 or more of 20 in one round of the
+    test run after that cut, against 1 of 20 before it); the cause is not found.
     """
     others = set(alone.values())
     return [(r.question, r.answer, alone[r.question]) for r in results if r.answer not in others]

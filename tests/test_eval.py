@@ -122,8 +122,9 @@ def test_eval_script_end_to_end(tmp_path):
 # Floors from real runs on the seed splits (eval/report.md), with a little room. A floor only goes down in a
 # commit that says why, in its message and in eval/README.md.
 FLOORS = {
-    # Whole seed set, eval/report.json with the reader's worked examples: right 0.778 (42/54), refused 0.818 (9/11),
-    # hit@3 0.741, citation P/R 0.898, false refusals 0.093 (5/54). Floors leave a question or two of room.
+    # Whole seed set, eval/report.json with the worked examples as chat turns: right 0.796 (43/54), refused 0.727
+    # (8/11; 0.818 with the examples in the system prompt), hit@3 0.741, citation P/R 0.898, false refusals 0.093
+    # (5/54). The refusal floor has no room left; the others leave a question or two.
     "local": {
         "contains_gold": 0.74,
         "refusal_accuracy": 0.72,
