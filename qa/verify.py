@@ -54,7 +54,8 @@ def in_order(answer: str, sentence: str) -> bool:
     if len(set(want)) < ORDERED:
         return True
     have = terms(sentence)
-    held = [t for t in want if t in set(have)]
+    present = set(have)
+    held = [t for t in want if t in present]
     return _common_subsequence(held, have) == len(held)
 
 
