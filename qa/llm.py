@@ -104,10 +104,8 @@ class LlamaCppLLM:
         atexit.register(self.close)
 
     def _load(self):
-        from llama_cpp import Llama
-
         try:
-            return Llama(
+            return _llama_class()(
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
             )
         except Exception as e:  # noqa: BLE001 - llama.cpp raises plain ValueError/RuntimeError
@@ -191,6 +189,88 @@ class LlamaCppLLM:
     @lru_cache(maxsize=65536)  # noqa: B019 - one model object per process; pieces never change
     def _piece(self, tid: int) -> str:
         return self._llm.detokenize([tid]).decode("utf-8", errors="replace")
+
+
+class GrammarFirstGreedy:
+    """Greedy decoding held to a grammar, with the grammar checked against the likeliest token first.
+
+    llama-cpp-python's sampler chain runs the grammar over the whole vocabulary at every step (151,936
+    tokens for Qwen: about 25 ms a token on 2 cores, a tenth of an answer's time). llama.cpp's own common
+    sampler checks only the token it would pick and runs the grammar over the whole vocabulary only when
+    that token breaks it; llama-cpp-python does not expose that sampler, so this does the same through its
+    C API. The token chosen is the one the chain would choose: the likeliest token the grammar allows.
+    """
+
+    def __init__(self, llama, grammar, processors) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        self._c, self._ctypes = llama_cpp, ctypes
+        self._llama, self._processors = llama, list(processors or ())
+        self._n = llama.n_vocab()
+        self._grammar = llama_cpp.llama_sampler_init_grammar(
+            llama._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
+        if not self._grammar:
+            raise ModelError("llama.cpp could not compile the JSON schema's grammar.")
+        self._one = (llama_cpp.llama_token_data * 1)()
+        self._all = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_grammar", None):
+            self._c.llama_sampler_free(self._grammar)
+            self._grammar = None
+
+    def sample(self, ctx, idx: int = -1) -> int:
+        row = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n,))
+        for processor in self._processors:
+            row = processor(self._llama._input_ids, row)
+        token = int(np.argmax(row))
+        if not self._allows(token, float(row[token])):
+            token = self._best_allowed(row)
+        self._c.llama_sampler_accept(self._grammar, token)
+        return token
+
+    def _apply(self, data, size: int) -> None:
+        ptr = self._ctypes.cast(data, self._c.llama_token_data_p)
+        arr = self._c.llama_token_data_array(data=ptr, size=size, selected=-1, sorted=False)
+        self._c.llama_sampler_apply(self._grammar, self._ctypes.byref(arr))
+
+    def _allows(self, token: int, logit: float) -> bool:
+        self._one[0].id, self._one[0].logit, self._one[0].p = token, logit, 0.0
+        self._apply(self._one, 1)
+        return self._one[0].logit != -np.inf
+
+    def _best_allowed(self, row: np.ndarray) -> int:
+        if self._all is None:
+            self._all = (self._c.llama_token_data * self._n)()
+        view = np.ctypeslib.as_array(self._all)
+        view["id"], view["logit"], view["p"] = np.arange(self._n), row, 0.0
+        self._apply(self._all, self._n)
+        return int(view["id"][int(np.argmax(view["logit"]))])
+
+
+@lru_cache(maxsize=1)
+def _llama_class():
+    """llama-cpp-python's Llama, sampling greedy grammar-held replies with GrammarFirstGreedy; any other
+    sampling (temperature, penalties, mirostat) keeps the library's own chain."""
+    from llama_cpp import Llama
+
+    class _Llama(Llama):
+        def _init_sampler(self, **kw):
+            plain = (
+                kw.get("temp") == 0.0
+                and kw.get("mirostat_mode", 0) == 0
+                and kw.get("repeat_penalty", 1.0) == 1.0
+                and not kw.get("frequency_penalty")
+                and not kw.get("presence_penalty")
+            )
+            if plain and kw.get("grammar") is not None:
+                return GrammarFirstGreedy(self, kw["grammar"], kw.get("logits_processor"))
+            return super()._init_sampler(**kw)
+
+    return _Llama
 
 
 class OpenAILLM:

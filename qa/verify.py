@@ -46,8 +46,8 @@ ORDERED = 4  # answers with this many distinct content terms or more are checked
 def in_order(answer: str, sentence: str) -> bool:
     """Whether the answer's terms that the sentence holds come in the sentence's order (answers of fewer than
     ORDERED distinct terms always do). A sentence-long answer "in the sentence's own words" that swaps who did
-    what to whom ("Mr Brown demanded Mr Cameron..." from "Mr Cameron demanded Mr Brown...") holds every
-    word of the sentence and says the opposite; in the eval run before this check no long answer shown
+    what to whom ("the river council sued the mill owners" from "the mill owners sued the river council")
+    holds every word of the sentence and says the opposite; in the eval run before this check no long answer shown
     had its words out of order, so it refuses only such swaps.
     """
     want = terms(answer)

@@ -1,4 +1,5 @@
-"""The local backend's contexts: each kind of prompt keeps its own, so its evaluated start is reused."""
+"""The local backend: its contexts (each kind of prompt keeps its own, so its evaluated start is reused) and its
+grammar-held greedy sampling."""
 
 from pathlib import Path
 
@@ -89,3 +90,51 @@ def test_the_same_question_gets_the_same_reading_whatever_was_asked_before():
     read(llm, "What do adult tickets cost?", other)
     again = read(llm, "How old was the aunt?", ages)
     assert first == again and first.answer
+
+
+@pytest.mark.slow
+def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_library_chain_picks():
+    """Real model: GrammarFirstGreedy writes the same tokens, with the same confidences, as llama-cpp-python's
+    own sampler chain, both where the likeliest token fits the schema and where it does not (a prompt that
+    does not ask for JSON, so the grammar has to overrule the model's first choice)."""
+    from llama_cpp import Llama
+
+    from qa import llm as backend
+    from qa.bundled import DEFAULT_READER, bundled
+    from qa.llm import Prompt
+    from qa.reader import INSTRUCTIONS, SCHEMA, SHOTS, user_turn
+
+    class LibraryChain(LlamaCppLLM):
+        def _load(self):
+            return Llama(
+                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
+            )
+
+    path = bundled(DEFAULT_READER).path()
+    ours, library = LlamaCppLLM(path, chat=True), LibraryChain(path, chat=True)
+    greeting = {"type": "object", "properties": {"greeting": {"type": "string"}}, "required": ["greeting"]}
+    prompts = [
+        (
+            Prompt(
+                INSTRUCTIONS, user_turn("Who designed it?", ["The tower was designed by Ana Ruiz in 1961."]), SHOTS
+            ),
+            SCHEMA,
+        ),
+        (Prompt("You are a friendly assistant.", "Say hello to Ann in a sentence."), greeting),
+    ]
+    overruled = []
+    first_choice = backend.GrammarFirstGreedy._best_allowed
+
+    def spy(self, row):
+        overruled.append(1)
+        return first_choice(self, row)
+
+    backend.GrammarFirstGreedy._best_allowed = spy
+    try:
+        for prompt, schema in prompts:
+            assert ours.generate(prompt, 24, schema) == library.generate(prompt, 24, schema)
+    finally:
+        backend.GrammarFirstGreedy._best_allowed = first_choice
+        ours.close()
+        library.close()
+    assert overruled, "the second prompt should make the grammar overrule the model's first choice"

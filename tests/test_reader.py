@@ -180,10 +180,10 @@ def test_the_worked_examples_are_chat_turns_before_the_question():
 
 
 def test_a_long_answer_that_swaps_who_did_what_is_not_supported():
-    said = "Mr Cameron demanded Mr Brown withdraw suggestions about the party."
+    said = "The mill owners sued the river council over the weir in 1911."
     evidence = [Sentence("a.txt", "A", said, 0, len(said), "c", 0)]
-    assert check("Mr Cameron demanded Mr Brown withdraw suggestions", 1, evidence, "Q?").ok
-    swapped = check("Mr Brown demanded Mr Cameron withdraw suggestions", 1, evidence, "Q?")
+    assert check("The mill owners sued the river council", 1, evidence, "Q?").ok
+    swapped = check("The river council sued the mill owners", 1, evidence, "Q?")
     assert not swapped.ok and "order" in swapped.reason
-    # Short answers are not held to an order ("Brown and Cameron" is a fair answer to "who clashed?").
-    assert check("Brown and Cameron", 1, evidence, "Q?").ok
+    # Short answers are not held to an order ("the council and the owners" is a fair answer to "who went to law?").
+    assert check("council and owners", 1, evidence, "Q?").ok
