@@ -148,6 +148,7 @@ class LlamaCppLLM:
 
     def close(self) -> None:
         for ctx in {id(c): c for c in [self._llm, *self._contexts.values()] if c is not None}.values():
+            ctx._sampler = None  # a GrammarFirstGreedy frees its grammar now, while the model it reads is alive
             ctx.close()
         self._llm, self._contexts, self._anchors = None, {}, {}
 
@@ -223,7 +224,10 @@ class GrammarFirstGreedy:
             self._grammar = None
 
     def sample(self, ctx, idx: int = -1) -> int:
-        row = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self._n,))
+        logits = self._c.llama_get_logits_ith(ctx.ctx, idx)
+        if not logits:
+            raise ModelError(f"llama.cpp has no logits at position {idx}.")
+        row = np.ctypeslib.as_array(logits, shape=(self._n,))
         for processor in self._processors:
             row = processor(self._llama._input_ids, row)
         token = int(np.argmax(row))
