@@ -247,10 +247,11 @@ class GrammarFirstGreedy:
         return self._one[0].logit != -np.inf
 
     def _best_allowed(self, row: np.ndarray) -> int:
-        if self._all is None:
+        if self._all is None:  # the grammar only lowers logits, so the ids stay in place between steps
             self._all = (self._c.llama_token_data * self._n)()
+            np.ctypeslib.as_array(self._all)["id"] = np.arange(self._n)
         view = np.ctypeslib.as_array(self._all)
-        view["id"], view["logit"], view["p"] = np.arange(self._n), row, 0.0
+        view["logit"], view["p"] = row, 0.0
         self._apply(self._all, self._n)
         return int(view["id"][int(np.argmax(view["logit"]))])
 

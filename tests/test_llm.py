@@ -93,7 +93,7 @@ def test_the_same_question_gets_the_same_reading_whatever_was_asked_before():
 
 
 @pytest.mark.slow
-def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_library_chain_picks():
+def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_library_chain_picks(monkeypatch):
     """Real model: GrammarFirstGreedy writes the same tokens, with the same confidences, as llama-cpp-python's
     own sampler chain, both where the likeliest token fits the schema and where it does not (a prompt that
     does not ask for JSON, so the grammar has to overrule the model's first choice)."""
@@ -105,10 +105,10 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
     from qa.reader import INSTRUCTIONS, SCHEMA, SHOTS, user_turn
 
     class LibraryChain(LlamaCppLLM):
-        def _load(self):
-            return Llama(
-                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False, seed=0
-            )
+        def _load(self):  # LlamaCppLLM's own loading, with llama-cpp-python's Llama and its sampler chain
+            with pytest.MonkeyPatch.context() as m:
+                m.setattr(backend, "_llama_class", lambda: Llama)
+                return super()._load()
 
     path = bundled(DEFAULT_READER).path()
     ours, library = LlamaCppLLM(path, chat=True), LibraryChain(path, chat=True)
@@ -129,12 +129,13 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
         overruled.append(1)
         return first_choice(self, row)
 
-    backend.GrammarFirstGreedy._best_allowed = spy
+    monkeypatch.setattr(backend.GrammarFirstGreedy, "_best_allowed", spy)
     try:
         for prompt, schema in prompts:
             assert ours.generate(prompt, 24, schema) == library.generate(prompt, 24, schema)
+        assert all(type(c) is Llama for c in library._contexts.values())
+        assert not any(type(c) is Llama for c in ours._contexts.values())
     finally:
-        backend.GrammarFirstGreedy._best_allowed = first_choice
         ours.close()
         library.close()
     assert overruled, "the second prompt should make the grammar overrule the model's first choice"
