@@ -13,7 +13,7 @@ from .config import Settings
 from .embed import resolve
 from .errors import IndexDamagedError, QAError
 
-SCHEMA_VERSION = 2  # 2: general furniture rules and no dateline (issue 12); a new version starts a new index
+SCHEMA_VERSION = 3  # 2: general furniture rules, no dateline (issue 12); 3: vectors padded per text (embed.PAD_STEP). A new version starts a new index
 PAGE = 5000  # rows per Chroma call when reading or writing many chunks
 
 

@@ -26,6 +26,26 @@ def test_fast_minilm_matches_float_minilm_in_input_order(name):
     assert make_embedder(name).embed([]).shape[0] == 0
 
 
+@pytest.mark.parametrize("name", ["minilm-int8", "minilm-bf16", "minilm"])
+def test_a_texts_vector_does_not_depend_on_what_it_is_embedded_with(name):
+    """Padded to the longest of its batch, a short text's bf16 vector moved by 1e-3 beside a long one, so an
+    evidence sentence scored differently depending on which question embedded it first."""
+    embedder = make_embedder(name)
+    texts = [*TEXTS, "Ed Balls ordered an inquiry.", " ".join(["a long sentence about the borough's reviews"] * 6)]
+    together = embedder.embed(texts)
+    alone = np.stack([embedder.embed([t])[0] for t in texts])
+    backwards = embedder.embed(texts[::-1])[::-1]
+    assert np.array_equal(together, alone)
+    assert np.array_equal(together, backwards)
+
+
+def test_length_buckets_depend_on_each_length_alone():
+    from qa.embed import length_buckets
+
+    assert length_buckets([3, 17, 16, 40, 1], step=16, cap=32) == {16: [0, 2, 4], 32: [1, 3]}
+    assert length_buckets([], step=16) == {}
+
+
 def test_auto_picks_bf16_only_where_the_cpu_has_it(monkeypatch):
     import qa.embed as embed
 
