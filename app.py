@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from qa.answer import REFUSAL
-from qa.api import engine_for
+from qa.api import answer, engine_for
 from qa.config import Settings
 from qa.errors import QAError
 from qa.llm import backends
@@ -48,12 +48,16 @@ element.addEventListener('toggle', (e) => {
 
 
 def session_settings(base: Settings, backend: str, url: str, model: str, top_k: int) -> Settings:
-    """The settings one chat session asks for (backend and top-k chosen in the settings panel)."""
+    """The settings one question asks for (backend, server, model and top-k from the settings panel; a blank
+    field keeps what the app was started with). They choose the LLM and options of one answer, never a new
+    engine: engines are kept per index."""
     update = {"llm": backend, "top_k": int(top_k)}
     if model.strip():
         update["llm_model"] = model.strip()
-    if backend == "openai":
-        update.update(llm_url=url.strip() or None, llm_model=model.strip() or None)
+    elif backend != base.llm:
+        update["llm_model"] = None  # another backend's default model, not the one the app was started with
+    if url.strip():
+        update["llm_url"] = url.strip()
     return base.model_copy(update=update)
 
 
@@ -88,8 +92,7 @@ def build_app(base: Settings) -> gr.Blocks:
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield chat, gr.update(), gr.update(), state, *BUSY
         try:
-            engine = engine_for(session_settings(base, backend, url, model, top_k))
-            final = engine.answer(message, history=state["history"])
+            final = answer(message, history=state["history"], settings=session_settings(base, backend, url, model, top_k))
             text = final.text
             if final.refused:
                 text = f"**{REFUSAL}** " + (
@@ -115,7 +118,7 @@ def build_app(base: Settings) -> gr.Blocks:
             yield chat, gr.update(), gr.update(), state, *READY
 
     def doc_table():
-        rows = documents_rows(engine_for(base).store.metadata())
+        rows = documents_rows(engine_for(base).index.metadata())
         return gr.update(value=rows), gr.update(choices=[r[0] for r in rows], value=None)
 
     def add_files(files, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
@@ -177,7 +180,7 @@ def build_app(base: Settings) -> gr.Blocks:
                         model = gr.Textbox(
                             label="Model: a bundled name for 'local' (qwen2.5-0.5b, qwen2.5-1.5b, smollm2), "
                             "a .gguf path for 'gguf', the server's model for 'openai'",
-                            value="",
+                            value=base.llm_model or "",
                         )
                         top_k = gr.Slider(1, 8, value=base.top_k, step=1, label="Citations per answer (top-k)")
                 with gr.Column(scale=2):
@@ -241,6 +244,8 @@ def main() -> int:
         with bar:
             print(f"Indexing {settings.docs_dir} …", flush=True)
             print(engine_for(settings).ingest(progress=update).summary(), flush=True)
+        print("Loading the models …", flush=True)
+        engine_for(settings).warm_up()  # the first question is as fast as the rest, and answers never depend on it
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

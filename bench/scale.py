@@ -82,7 +82,7 @@ def pages() -> Iterator[Path]:
 
 def build_corpus(target_chunks: int, dest: Path, chars_per_chunk: int = 260) -> int:
     """Copy manual pages in a fixed order until their text is about `target_chunks` qa chunks."""
-    from qa.readers import read_text
+    from qa.extract import read_text
 
     dest.mkdir(parents=True)
     total = 0

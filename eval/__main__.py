@@ -14,7 +14,8 @@ from qa.llm import backends
 
 from . import dataset, public
 from .baseline import BASELINES, configurations
-from .run import headline_table, rows_from_report, run_baseline, run_qa, write_reports
+from .report import headline_table, rows_from_report, write_reports
+from .run import run_baseline, run_qa
 
 HERE = Path(__file__).resolve().parent
 SETS = ("seed-dev", "seed-test", "public-dev", "public-test")

@@ -19,6 +19,8 @@ import numpy as np
 
 from qa.refuse import CALIBRATION, FEATURES, Model
 
+from .score import right_if_shown
+
 MAX_FALSE_REFUSALS = 0.10
 DEV_SETS = ("seed-dev", "public-dev")
 L2 = 1.0
@@ -59,10 +61,10 @@ def curve(rows: list[dict], conf: list[float | None]) -> list[dict]:
     points = []
     for t in sorted({0.0, *[c for c in conf if c is not None], 1.01}):
         shown = [c is not None and c >= t for c in conf]
-        right = sum(1 for i in ans if shown[i] and rows[i]["contains"]) / max(1, len(ans))
+        right = sum(1 for i in ans if shown[i] and right_if_shown(rows[i])) / max(1, len(ans))
         false_ref = sum(1 for i in ans if not shown[i]) / max(1, len(ans))
         refused = sum(1 for i in una if not shown[i]) / max(1, len(una))
-        n_right = sum(1 for i in ans if shown[i] and rows[i]["contains"]) + sum(1 for i in una if not shown[i])
+        n_right = sum(1 for i in ans if shown[i] and right_if_shown(rows[i])) + sum(1 for i in una if not shown[i])
         points.append({"threshold": round(t, 4), "answers_right": right, "false_refusals": false_ref,
                        "unanswerable_refused": refused, "accuracy": n_right / max(1, len(rows))})  # fmt: skip
     return points
@@ -80,7 +82,7 @@ def calibrate(rows: list[dict], kind: str) -> dict:
     x = np.where(np.isnan(raw), mean, raw)
     scale = x.std(axis=0) if len(x) else np.ones(len(names))
     scale = np.where(scale < 1e-6, 1.0, scale)
-    y = np.array([1.0 if r["golds"] and r["contains"] else 0.0 for r in usable])
+    y = np.array([1.0 if r["golds"] and right_if_shown(r) else 0.0 for r in usable])
     w, b = fit_logistic((x - mean) / scale, y)
     model = Model(names, tuple(mean), tuple(scale), tuple(w), b, 0.0)
     conf = [model.confidence(r["signals"]) if r["supported"] else None for r in rows]
@@ -89,7 +91,7 @@ def calibrate(rows: list[dict], kind: str) -> dict:
         min(points, key=lambda p: p["false_refusals"])
     ]
     best = max(ok, key=lambda p: (p["accuracy"], -p["threshold"]))
-    labels = [int(bool(r["golds"] and r["contains"])) for r in usable]
+    labels = [int(bool(r["golds"] and right_if_shown(r))) for r in usable]
     return {
         "features": list(names), "mean": [float(v) for v in mean], "scale": [float(v) for v in scale],
         "weights": [float(v) for v in w], "bias": b, "threshold": best["threshold"],

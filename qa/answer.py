@@ -7,33 +7,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .cite import Citation
+from .evidence import Sentence
+from .index import Hit
 
 REFUSAL = "The documents don't say."
 History = Sequence[tuple[str, str]]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
-Listed = tuple[tuple[str, str, int, int, float], ...]  # (chunk id, source, start, end, score)
-
 
 @dataclass(frozen=True)
 class Trace:
-    """What each stage did for one answer (shown in the UI's "why these sources?")."""
+    """What each stage did for one answer (shown in the UI's "why these sources?"), from the stages' records."""
 
     question: str
     query: str
-    dense: Listed = ()
-    keyword: Listed = ()
-    fused: Listed = ()
-    evidence: tuple[tuple[str, int, int, float, str], ...] = ()  # (source, start, end, score, shown to reader?)
-    model_answer: str | None = None
-    model_sentence: int = 0
+    dense: tuple[Hit, ...] = ()
+    keyword: tuple[Hit, ...] = ()
+    fused: tuple[Hit, ...] = ()
+    evidence: tuple[Sentence, ...] = ()  # the best-scored sentences, best first
+    shown: tuple[Sentence, ...] = ()  # the sentences the reader was shown, in its prompt's order
+    model_answer: str | None = None  # what the reader said (None: no reader ran)
+    model_sentence: int = 0  # the sentence number it named (1-based in `shown`, 0 for none)
     verification: str = ""
+    supported: bool = False  # the answer passed the support check
     signals: dict = field(default_factory=dict)
-    confidence: float | None = None
+    confidence: float | None = None  # the refusal model's, for a supported answer
     decision: str = ""
     backend: str = ""
     seconds: dict = field(default_factory=dict)
+
+    def was_shown(self, s: Sentence) -> bool:
+        """Whether the reader saw this sentence."""
+        return any((x.source, x.start) == (s.source, s.start) for x in self.shown)
 
 
 @dataclass(frozen=True)

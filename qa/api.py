@@ -1,53 +1,57 @@
-"""The public API: `from qa import answer, ingest`. One engine per configuration per process, built
-once, with models shared between engines that use the same ones."""
+"""The public API: `from qa import answer, ingest`. One engine per index per process, built once; models
+shared between engines and requests that use the same ones (as each backend's record allows)."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from .answer import Answer, History
 from .config import Settings
-from .embed import make_embedder
+from .embed import make_embedder, resolve
 from .ingest import IngestReport, Progress
-from .llm import make_llm
-from .pipeline import Engine
+from .llm import LLM, backend
+from .pipeline import Engine, Options
 
-_models: dict[tuple, object] = {}
-_lock = threading.Lock()
-_engines: dict[tuple, Engine] = {}
+_lock = threading.RLock()  # re-entered: an engine is made while its models are looked up
+_models: dict[Hashable, object] = {}
+_engines: dict[Hashable, Engine] = {}
 
 
-def _shared(key: tuple, make):
-    """One instance per key per process: models load once."""
+def _once(cache: dict, key: Hashable, make: Callable[[], object]):
+    """One instance per key per process (made under the lock, so a model is never loaded twice)."""
     with _lock:
-        if key not in _models:
-            _models[key] = make()
-        return _models[key]
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+
+def llm_for(settings: Settings) -> LLM | None:
+    """The LLM these settings ask for: shared where its backend allows, else one for these exact settings."""
+    b = backend(settings)
+    secret = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    key = (b.name, b.key(settings)) if b.shared else (b.name, settings.llm_url, settings.llm_model, secret,
+                                                       settings.llm_timeout)  # fmt: skip
+    return _once(_models, ("llm", key), lambda: b.build(settings))
 
 
 def engine_for(settings: Settings) -> Engine:
-    """The process-wide engine for these settings (built once)."""
-    key = (settings.index_key(), str(settings.docs_dir.resolve()), settings.llm, settings.llm_model,
-           settings.llm_url, settings.top_k, settings.candidates)  # fmt: skip
-    with _lock:
-        engine = _engines.get(key)
-    if engine is not None:
-        return engine
-    # Models are built only for a new engine; an OpenAI client is cheap and holds a key, so it is not shared.
-    embedder = _shared(("embed", settings.embed_model), lambda: make_embedder(settings.embed_model))
-    llm = (
-        make_llm(settings)
-        if settings.llm == "openai"
-        else _shared(("llm", settings.llm, settings.llm_model), lambda: make_llm(settings))
-    )
-    with _lock:
-        return _engines.setdefault(key, Engine(settings, embedder=embedder, llm=llm))
+    """The process-wide engine for the index these settings name (built once), with their LLM as its default."""
+    key = (settings.index_key(), str(settings.docs_dir.resolve()))
+    embed = resolve(settings.embed_model)
+
+    def make() -> Engine:
+        embedder = _once(_models, ("embed", embed), lambda: make_embedder(embed, settings))
+        return Engine(settings, embedder=embedder, llm=llm_for(settings))
+
+    return _once(_engines, key, make)
 
 
 def answer(question: str, history: History = (), settings: Settings | None = None) -> Answer:
     """Answer a question from the documents (the public API: `from qa import answer`)."""
-    return engine_for(settings or Settings()).answer(question, history)
+    settings = settings or Settings()
+    return engine_for(settings).answer(question, history, Options.of(settings, llm_for(settings)))
 
 
 def ingest(

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from .evidence import Sentence
-from .readers import document_text
+from .extract import document_text
 
 MARKER = re.compile(r"\s*\[\d+\]")  # "[1]" after an answer; the one definition of a citation marker
 

@@ -62,9 +62,11 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .api import engine_for
+    from .api import answer, engine_for
 
-    a = engine_for(_settings(args)).answer(" ".join(args.question))
+    settings = _settings(args)
+    engine_for(settings).warm_up()
+    a = answer(" ".join(args.question), settings=settings)
     if args.json:
         out = {
             "text": a.text,

@@ -11,7 +11,9 @@ from typing import Protocol
 import numpy as np
 
 from .bundled import MODEL_CACHE
+from .config import Settings
 from .errors import ModelError
+from .plugins import Backend, choose, names
 
 # No model hub is reachable: make any accidental hub call fail fast instead of hanging.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -230,21 +232,17 @@ def resolve(name: str) -> str:
 
 
 BUILT_IN = {
-    "minilm-int8": lambda: OnnxMiniLMEmbedder(),
-    "minilm-bf16": lambda: SentenceTransformerEmbedder("minilm", batch_size=8, bf16=True),
+    "minilm-int8": Backend("minilm-int8", lambda settings: OnnxMiniLMEmbedder()),
+    "minilm-bf16": Backend("minilm-bf16", lambda settings: SentenceTransformerEmbedder("minilm", batch_size=8, bf16=True)),
 }
+GROUP = "qa.embed"
 
 
-def make_embedder(name: str) -> Embedder:
+def make_embedder(name: str, settings: Settings | None = None) -> Embedder:
     """The embedder a QA_EMBED_MODEL value names: a built-in one, one an installed package adds (entry
-    point group `qa.embed`, whose object is a factory taking no arguments), or a sentence-transformers
-    model by bundled name or folder."""
-    from importlib.metadata import entry_points
-
+    point group `qa.embed`, whose object is a qa.plugins.Backend, as for `qa.llm`), or a
+    sentence-transformers model by bundled name or folder."""
     name = resolve(name)
-    if name in BUILT_IN:
-        return BUILT_IN[name]()
-    plugins = {ep.name: ep for ep in entry_points(group="qa.embed")}
-    if name in plugins:
-        return plugins[name].load()()
+    if name in names(GROUP, BUILT_IN):
+        return choose(GROUP, BUILT_IN, name, "QA_EMBED_MODEL").build(settings or Settings(embed_model=name))
     return SentenceTransformerEmbedder(name)

@@ -112,3 +112,28 @@ class SentenceVectors:
                 self._cache.clear()
             self._cache.update(zip(todo, self.embedder.embed([k[3] for k in todo]), strict=True))
         return [self._cache[k] for k in keys]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The evidence stage's record: every candidate sentence scored (best first), the ones the reader is
+    shown (in document order), and the share of the query's weight on terms the corpus never uses."""
+
+    query_terms: tuple[str, ...]
+    ranked: tuple[Sentence, ...]
+    shown: tuple[Sentence, ...]
+    unknown: float
+
+    @property
+    def best(self) -> Sentence | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def gather(query: str, query_vector: np.ndarray, hits: Sequence, doc_freq: Callable[[str], int], n_chunks: int,
+           vectors: Callable[[Sequence[Sentence]], Sequence[np.ndarray]], n: int) -> Evidence:  # fmt: skip
+    """The stage: the retrieved chunks' sentences scored against the query, weighted by the corpus's idf."""
+    q_terms = terms(query)
+    df = {t: doc_freq(t) for t in set(q_terms)}
+    weights = idf_weights(q_terms, df, max(1, n_chunks))
+    ranked = score(split(hits), query_vector, vectors, q_terms, weights)
+    return Evidence(tuple(q_terms), tuple(ranked), tuple(context(ranked, n)), unknown_share(q_terms, df, weights))

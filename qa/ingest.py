@@ -21,9 +21,8 @@ from .chunk import Chunk, chunk_document, chunk_id
 from .config import Settings
 from .embed import Embedder
 from .errors import CorpusError
-from .keyword import KeywordIndex
-from .readers import MAX_FILE_BYTES, SUPPORTED, SkipFile, read_text
-from .store import Store, StoredChunk
+from .extract import MAX_FILE_BYTES, SUPPORTED, SkipFile, read_text
+from .index import Index
 
 Progress = Callable[[int, int, str], None]
 
@@ -91,47 +90,10 @@ def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
     return found, skipped
 
 
-class Index:
-    """The two indexes ingest keeps in step: every write goes to the vector store, then the keyword index."""
-
-    def __init__(self, store: Store, keyword: KeywordIndex) -> None:
-        self.store, self.keyword = store, keyword
-
-    def reset(self) -> None:
-        self.store.reset()
-        self.keyword.rebuild([])
-
-    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
-        self.store.add(ids, vectors, texts, metas)
-        self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True))
-
-    def delete(self, ids: list[str]) -> None:
-        if ids:
-            self.store.delete(ids)
-            self.keyword.delete(ids)
-
-    def get(self, ids: list[str], with_vectors: bool = False):
-        return self.store.get(ids, with_vectors=with_vectors)
-
-    def metadata(self) -> dict:
-        return self.store.metadata()
-
-    def count(self) -> int:
-        return self.store.count()
-
-
-def open_index(settings: Settings, store: Store | None = None) -> Index:
-    """The vector store (given, or opened from the settings) and its keyword index on disk."""
-    from .store import open_store
-
-    store = store or open_store(settings)
-    return Index(store, KeywordIndex(settings.data_dir / "keyword" / f"{store.name}.sqlite"))
-
-
 def sync(
-    settings: Settings, store: Index, embedder: Embedder, progress: Progress | None = None, rebuild: bool = False
+    settings: Settings, index: Index, embedder: Embedder, progress: Progress | None = None, rebuild: bool = False
 ) -> IngestReport:
-    """Bring both indexes in line with the documents folder; only new or changed files are embedded."""
+    """Bring the index in line with the documents folder; only new or changed files are embedded."""
     t0 = time.perf_counter()
     files, skipped = scan(settings.docs_dir)
     if not files:
@@ -140,86 +102,22 @@ def sync(
             f"({', '.join(sorted(SUPPORTED))}). Add some and ingest again."
         )
     if rebuild:
-        store.reset()
-    # What the store holds, per (source, hash): the chunk ids, and whether all of them are there.
-    held: dict[tuple[str, str], list[str]] = defaultdict(list)
-    expected: dict[tuple[str, str], int] = {}
-    for cid, meta in store.metadata().items():
-        key = (meta["source"], meta["doc_hash"])
-        held[key].append(cid)
-        expected[key] = int(meta["n_chunks"])
-    complete = {k for k, ids in held.items() if len(ids) == expected[k]}
-    by_source: dict[str, set[str]] = defaultdict(set)
-    for src, h in held:
-        by_source[src].add(h)
-
+        index.reset()
+    held = Held.of(index)
     hashes: dict[str, str] = {}
     for rel, path in files.items():
         try:
             hashes[rel] = file_hash(path.read_bytes())
         except OSError as e:
             skipped.append((rel, f"unreadable ({e.strerror or e})"))
-    unchanged = [rel for rel, h in hashes.items() if (rel, h) in complete and len(by_source[rel]) == 1]
+    unchanged = [rel for rel, h in hashes.items() if held.only(rel, h)]
     todo = [rel for rel in hashes if rel not in unchanged]
-    gone = [src for src in by_source if src not in hashes]
-    renamed: list[tuple[str, str]] = []
-    added: list[str] = []
-    updated: list[str] = []
+    gone = [src for src in held.by_source if src not in hashes]
     now = time.time()
-
-    # A gone file whose exact content reappears under a new name is moved, not re-embedded.
-    gone_by_hash = {h: src for src in gone for h in by_source[src] if (src, h) in complete}
-    for rel in list(todo):
-        old = gone_by_hash.pop(hashes[rel], None)
-        if old is None or rel in by_source:
-            continue
-        _move(store, held[(old, hashes[rel])], rel, now)
-        renamed.append((old, rel))
-        todo.remove(rel)
-        gone.remove(old)
-
-    # Files are streamed one at a time; chunks from several files are embedded together, which lets the
-    # embedder group them by length. Reading ahead was measured and dropped: in a thread, parsing holds
-    # the GIL the embedder's many small torch calls wait for (1.6k chunks: 18.9 s serial, 20.5 s
-    # threaded); a reader process (python -m, to avoid multiprocessing re-importing the caller's main
-    # module) starts in about 4 s and came out 5 s slower than serial on the same 1.6k chunks. Two worker
-    # processes that each parse and embed on one core (the parent only writing) were measured on 10k
-    # chunks: 120.9 s against 125.8 s serial, 4% faster for twice the memory (each loads the model,
-    # about 950 MiB) and 9 s of start-up, so dropped too.
-    recent: OrderedDict = OrderedDict()  # vectors of recently embedded texts, see embed_distinct
-
-    def write(batch: list[list[Chunk]]) -> None:
-        chunks = [c for file_chunks in batch for c in file_chunks]
-        if not chunks:
-            return
-        texts = [c.text for c in chunks]
-        # Add the new versions before removing the old, so a file is never missing from the index.
-        store.add(
-            [c.id for c in chunks], embed_distinct(embedder, texts, recent), texts, [c.meta(now) for c in chunks]
-        )
-        for file_chunks in batch:
-            rel = file_chunks[0].source
-            store.delete([cid for h in by_source.get(rel, ()) for cid in held[(rel, h)] if h != hashes[rel]])
-            (updated if rel in by_source else added).append(rel)
-
-    batch: list[list[Chunk]] = []
-    for n, rel in enumerate(todo):
-        if progress:
-            progress(n, len(todo), rel)
-        result = _prepare(files[rel], rel, hashes[rel], settings.chunk_size, settings.chunk_overlap)
-        if isinstance(result, str):
-            skipped.append((rel, result))
-            _drop(store, held, rel, by_source)
-            continue
-        batch.append(result)
-        if sum(map(len, batch)) >= EMBED_BATCH:
-            write(batch)
-            batch = []
-    write(batch)
-    if progress:
-        progress(len(todo), len(todo), "done")
+    renamed = _moves(index, held, hashes, todo, gone, now)
+    added, updated = _Writer(index, embedder, held, hashes, now).run(settings, files, todo, skipped, progress)
     for src in gone:
-        _drop(store, held, src, by_source)
+        held.drop(index, src)
     return IngestReport(
         added=tuple(added),
         updated=tuple(updated),
@@ -227,9 +125,107 @@ def sync(
         renamed=tuple(renamed),
         unchanged=tuple(sorted(unchanged)),
         skipped=tuple(sorted(skipped)),
-        chunks=store.count(),
+        chunks=index.count(),
         seconds=time.perf_counter() - t0,
     )
+
+
+@dataclass
+class Held:
+    """What the index holds: chunk ids per (source, content hash), which of those are complete, and the
+    hashes held per source."""
+
+    ids: dict[tuple[str, str], list[str]]
+    complete: set[tuple[str, str]]
+    by_source: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, index: Index) -> Held:
+        ids: dict[tuple[str, str], list[str]] = defaultdict(list)
+        expected: dict[tuple[str, str], int] = {}
+        for cid, meta in index.metadata().items():
+            key = (meta["source"], meta["doc_hash"])
+            ids[key].append(cid)
+            expected[key] = int(meta["n_chunks"])
+        by_source: dict[str, set[str]] = defaultdict(set)
+        for src, h in ids:
+            by_source[src].add(h)
+        return cls(ids, {k for k, v in ids.items() if len(v) == expected[k]}, by_source)
+
+    def only(self, source: str, doc_hash: str) -> bool:
+        """The index holds this version of the file, whole, and no other."""
+        return (source, doc_hash) in self.complete and len(self.by_source[source]) == 1
+
+    def drop(self, index: Index, source: str, keep: str | None = None) -> None:
+        """Remove a file's chunks (all versions but `keep`)."""
+        index.delete([cid for h in self.by_source.get(source, ()) for cid in self.ids[(source, h)] if h != keep])
+
+
+def _moves(index: Index, held: Held, hashes: dict[str, str], todo: list[str], gone: list[str], now: float):
+    """A gone file whose exact content reappears under a new name is moved, not re-embedded."""
+    renamed: list[tuple[str, str]] = []
+    gone_by_hash = {h: src for src in gone for h in held.by_source[src] if (src, h) in held.complete}
+    for rel in list(todo):
+        old = gone_by_hash.pop(hashes[rel], None)
+        if old is None or rel in held.by_source:
+            continue
+        _move(index, held.ids[(old, hashes[rel])], rel, now)
+        renamed.append((old, rel))
+        todo.remove(rel)
+        gone.remove(old)
+    return renamed
+
+
+class _Writer:
+    """Chunks, embeds and writes the files to do, several files' chunks to an embedding call.
+
+    Files are streamed one at a time; chunks from several files are embedded together, which lets the
+    embedder group them by length. Reading ahead was measured and dropped: in a thread, parsing holds
+    the GIL the embedder's many small torch calls wait for (1.6k chunks: 18.9 s serial, 20.5 s
+    threaded); a reader process (python -m, to avoid multiprocessing re-importing the caller's main
+    module) starts in about 4 s and came out 5 s slower than serial on the same 1.6k chunks. Two worker
+    processes that each parse and embed on one core (the parent only writing) were measured on 10k
+    chunks: 120.9 s against 125.8 s serial, 4% faster for twice the memory (each loads the model,
+    about 950 MiB) and 9 s of start-up, so dropped too.
+    """
+
+    def __init__(self, index: Index, embedder: Embedder, held: Held, hashes: dict[str, str], now: float):
+        self.index, self.embedder, self.held, self.hashes, self.now = index, embedder, held, hashes, now
+        self.recent: OrderedDict = OrderedDict()  # vectors of recently embedded texts, see embed_distinct
+        self.added: list[str] = []
+        self.updated: list[str] = []
+
+    def run(self, settings: Settings, files: dict[str, Path], todo: list[str], skipped: list, progress):
+        batch: list[list[Chunk]] = []
+        for n, rel in enumerate(todo):
+            if progress:
+                progress(n, len(todo), rel)
+            result = _prepare(files[rel], rel, self.hashes[rel], settings.chunk_size, settings.chunk_overlap)
+            if isinstance(result, str):
+                skipped.append((rel, result))
+                self.held.drop(self.index, rel)
+                continue
+            batch.append(result)
+            if sum(map(len, batch)) >= EMBED_BATCH:
+                self.write(batch)
+                batch = []
+        self.write(batch)
+        if progress:
+            progress(len(todo), len(todo), "done")
+        return self.added, self.updated
+
+    def write(self, batch: list[list[Chunk]]) -> None:
+        chunks = [c for file_chunks in batch for c in file_chunks]
+        if not chunks:
+            return
+        texts = [c.text for c in chunks]
+        vectors = embed_distinct(self.embedder, texts, self.recent)
+        # Add the new versions before removing the old, so a file is never missing from the index.
+        self.index.add([c.id for c in chunks], vectors, texts, [c.meta(self.now) for c in chunks])
+        for file_chunks in batch:
+            rel = file_chunks[0].source
+            self.held.drop(self.index, rel, keep=self.hashes[rel])
+            (self.updated if rel in self.held.by_source else self.added).append(rel)
 
 
 EMBED_BATCH = 256  # chunks embedded per call, across files
@@ -273,13 +269,9 @@ def embed_distinct(embedder: Embedder, texts: list[str], cache: OrderedDict | No
     return vectors
 
 
-def _drop(store: Index, held: dict, src: str, by_source: dict) -> None:
-    store.delete([cid for h in by_source.get(src, ()) for cid in held[(src, h)]])
-
-
-def _move(store: Index, ids: Iterable[str], new_source: str, now: float) -> None:
+def _move(index: Index, ids: Iterable[str], new_source: str, now: float) -> None:
     """Re-file a renamed document's chunks under its new name, reusing the stored vectors."""
-    rows = store.get(list(ids), with_vectors=True)
+    rows = index.get(list(ids), with_vectors=True)
     new_ids, vecs, texts, metas = [], [], [], []
     for chunk, vec in rows:
         meta = dict(chunk.meta, source=new_source, indexed_at=now)
@@ -287,5 +279,5 @@ def _move(store: Index, ids: Iterable[str], new_source: str, now: float) -> None
         vecs.append(vec)
         texts.append(chunk.text)
         metas.append(meta)
-    store.add(new_ids, np.asarray(vecs, dtype=np.float32), texts, metas)
-    store.delete([c.id for c, _ in rows])
+    index.add(new_ids, np.asarray(vecs, dtype=np.float32), texts, metas)
+    index.delete([c.id for c, _ in rows])

@@ -10,40 +10,15 @@ porter tokenizer, so the keyword side and evidence scoring agree on what a word 
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
 
-from .store import StoredChunk
+from .index import Hit, StoredChunk
 from .text import terms
 
 SCHEMA = 2  # 1: FTS5 porter over the raw text; 2: Snowball terms. A different schema is rebuilt.
-
-
-def fingerprint(ids: Iterable[str]) -> str:
-    """What set of chunks an index holds, independent of order."""
-    h = hashlib.sha1()
-    for i in sorted(ids):
-        h.update(i.encode())
-        h.update(b"\n")
-    return h.hexdigest()
-
-
-class Keyword(Protocol):
-    """What the pipeline needs of a keyword index: upkeep by chunk id, BM25 search, document frequencies."""
-
-    def warm_up(self) -> None: ...
-
-    def add(self, chunks: Iterable[StoredChunk]) -> None: ...
-
-    def delete(self, ids: Iterable[str]) -> None: ...
-
-    def search(self, query: str, k: int) -> list[tuple[str, str, str, int, int, str, float]]: ...
-
-    def doc_freq(self, term: str) -> int: ...
 
 
 class KeywordIndex:
@@ -119,8 +94,8 @@ class KeywordIndex:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM chunk").fetchone()[0]
 
-    def search(self, query: str, k: int) -> list[tuple[str, str, str, int, int, str, float]]:
-        """Best chunks for the query's content words: (id, source, title, start, end, text, score)."""
+    def search(self, query: str, k: int) -> list[Hit]:
+        """Best chunks for the query's content words, best first."""
         words = list(dict.fromkeys(terms(query)))
         if not words:
             return []
@@ -131,7 +106,7 @@ class KeywordIndex:
                 "FROM fts f JOIN chunk c ON c.rowid = f.rowid WHERE fts MATCH ? ORDER BY score DESC LIMIT ?",
                 (match, k),
             ).fetchall()
-        return [tuple(r) for r in rows]
+        return [Hit(i, src, title, text, start, end, score) for i, src, title, start, end, text, score in rows]
 
     def doc_freq(self, term: str) -> int:
         """How many chunks hold a term (a stem from text.terms)."""

@@ -1,20 +1,18 @@
-"""The reader: a model reads numbered evidence sentences and returns a short answer and the number of
-the sentence it rests on (JSON held to a schema), with its own confidence in both."""
+"""The reader's prompt and its parse: a model reads numbered evidence sentences and returns a short answer and
+the number of the sentence it rests on (JSON held to a schema); confidence.py reads how sure it was."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .answer import REFUSAL
 from .cite import MARKER
+from .confidence import confidence
 from .errors import BackendError
 from .evidence import Sentence
 from .llm import LLM, Generation, Prompt
-from .text import stopwords, terms
 
 SCHEMA = {
     "type": "object",
@@ -57,12 +55,6 @@ def user_turn(question: str, sentences: Sequence[str]) -> str:
 
 
 SHOTS = tuple((user_turn(q, EXAMPLE_SENTENCES), json.dumps({"answer": a, "sentence": n})) for q, a, n in EXAMPLES)
-CONDENSE_SCHEMA = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
-CONDENSE_SYSTEM = (
-    "Rewrite the user's last question so that it can be understood without the conversation: replace "
-    "pronouns and vague references with what they refer to. Keep everything else as it is. Reply in JSON "
-    'as {"question": "..."}.'
-)
 MAX_TOKENS = 64
 
 
@@ -117,96 +109,5 @@ def parse(gen: Generation) -> Reading:
         answer = m.group(1) if m else ""
         sentence = int(n.group(1)) if n else 0
     answer = " ".join(MARKER.sub("", answer).split()).strip(" \"'")
-    c = _confidence(gen)
+    c = confidence(gen)
     return Reading(answer, sentence, c.none_prob, c.answer_logprob, c.first_logprob, c.sentence_logprob, gen.text)
-
-
-@dataclass(frozen=True)
-class _Confidence:
-    none_prob: float | None = None
-    answer_logprob: float | None = None
-    first_logprob: float | None = None
-    sentence_logprob: float | None = None
-
-
-def _confidence(gen: Generation) -> _Confidence:
-    """From the reply's tokens: how likely an empty answer was where the answer starts, how sure the model
-    was of the answer's tokens (mean) and of its first one, and of the sentence number it gave."""
-    if not gen.tokens:
-        return _Confidence()
-    spelled = "".join(t.text for t in gen.tokens)
-    m = re.search(r'"answer"\s*:\s*"', spelled)
-    if not m:
-        return _Confidence()
-    start = m.end()
-    end = spelled.find('"', start)
-    end = len(spelled) if end < 0 else end
-    spans, pos = [], 0
-    for tok in gen.tokens:
-        spans.append((pos, pos + len(tok.text), tok))
-        pos += len(tok.text)
-
-    def logps(a0: int, b0: int) -> list[float]:
-        return [t.logprob for a, b, t in spans if b > a0 and a < b0 and t.logprob is not None]
-
-    answer = logps(start, end)
-    n = re.search(r'"sentence"\s*:\s*(\d+)', spelled)
-    sentence = logps(n.start(1), n.end(1)) if n else []
-    # The token holding the opening quote is where an empty answer could begin: as that token followed by
-    # a quote (` "",`), or, when it ends at the quote, as the next token starting with one.
-    k = max((i for i, (a, _, _) in enumerate(spans) if a < start), default=None)
-    none_prob = None
-    if k is not None and spans[k][2].top:
-        a, b, tok = spans[k]
-        opener = spelled[a:start]
-        none_prob = sum(math.exp(lp) for piece, lp in tok.top if piece.startswith(opener + '"'))
-        if b == start and k + 1 < len(spans) and tok.logprob is not None:
-            nxt = spans[k + 1][2]
-            none_prob += math.exp(tok.logprob) * sum(
-                math.exp(lp) for piece, lp in nxt.top if piece.startswith('"')
-            )
-        none_prob = min(1.0, none_prob)
-    return _Confidence(
-        none_prob,
-        sum(answer) / len(answer) if answer else None,
-        answer[0] if answer else None,
-        sum(sentence) / len(sentence) if sentence else None,
-    )
-
-
-def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> str:
-    """A standalone question for a follow-up, rewritten by the reader (the question itself without one)."""
-    if not history or llm is None:
-        return question
-    turns = "\n".join(f"User: {q}\nAssistant: {MARKER.sub('', a)[:300]}" for q, a in history[-2:])
-    gen = llm.generate(
-        Prompt(CONDENSE_SYSTEM, f"Conversation:\n{turns}\n\nLast question: {question}"), 64, CONDENSE_SCHEMA
-    )
-    try:
-        rewritten = str(json.loads(gen.text).get("question", "")).strip()
-    except (ValueError, AttributeError):
-        rewritten = ""
-    # A rewrite that lost the question (empty, or far longer than question plus history) is not used.
-    if not rewritten or len(rewritten) > 3 * len(question) + 200:
-        return question
-    return rewritten
-
-
-_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there)\b", re.I)
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
-
-
-def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """The search query for a follow-up that still leans on the last turn: its capitalised names are added.
-
-    Retrieval gets these even after the reader's rewrite, which a small model sometimes leaves vague.
-    """
-    if not history or not (_PRONOUN.search(question) or len(terms(question)) < 2):
-        return question
-    prev_q, prev_a = history[-1]
-    prev_a = "" if (prev_a or "").startswith(REFUSAL) else MARKER.sub("", prev_a or "")
-    names = [
-        n for n in _CAPITALISED.findall(f"{prev_q} . {prev_a[:200]}") if n.split()[0].lower() not in stopwords()
-    ]
-    subject = " ".join(dict.fromkeys(names)) or " ".join(terms(prev_q))
-    return f"{question} ({subject})" if subject else question

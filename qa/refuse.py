@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+from .answerer import EXTRACTIVE, READER, Draft
+from .evidence import Evidence
+
 CALIBRATION = Path(__file__).resolve().parent / "calibration.json"
-READER, EXTRACTIVE = "reader", "extractive"
-# The signals each model reads; `features` in the pipeline computes them.
+
+# The signals each model reads; `signals` computes them.
 FEATURES = {
     READER: (
         "none_prob",
@@ -57,11 +60,14 @@ class Model:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether to answer, with the confidence and why."""
+    """Whether to show the answer: `supported` says it passed the support check (only then is the confidence
+    model asked, and `confidence` set), `answered` whether it is shown, `reason` why."""
 
-    answer: bool
-    confidence: float
+    answered: bool
+    supported: bool
+    confidence: float | None
     reason: str
+    signals: dict = field(default_factory=dict)  # what the confidence model read
 
 
 @lru_cache(maxsize=4)
@@ -83,27 +89,42 @@ def decide(signals: dict[str, float | None], kind: str = READER, model: Model | 
     model = model or load(kind)
     p = model.confidence(signals)
     if p >= model.threshold:
-        return Decision(True, p, f"confidence {p:.2f} >= {model.threshold:.2f}")
-    return Decision(False, p, f"confidence {p:.2f} < {model.threshold:.2f}: not sure the documents say")
+        return Decision(True, True, p, f"confidence {p:.2f} >= {model.threshold:.2f}")
+    return Decision(False, True, p, f"confidence {p:.2f} < {model.threshold:.2f}: not sure the documents say")
 
 
-def signals(reading, support, evidence, ranked, unknown: float, echo: float = 0.0) -> dict[str, float | None]:
-    """The confidence model's inputs for one answer (reading is None for extractive answers)."""
-    sentence = evidence[support.index - 1] if support.ok else (ranked[0] if ranked else None)
+def unsupported(reason: str) -> Decision:
+    """The refusal of an answer that failed the support check: never shown, whatever the confidence."""
+    return Decision(False, False, None, reason)
+
+
+def judge(draft: Draft, evidence: Evidence) -> Decision:
+    """The stage: an answer that failed the support check is refused; a supported one is shown when the
+    calibrated confidence of its kind reaches the threshold."""
+    if not draft.support.ok:
+        return replace(unsupported(draft.support.reason), signals=signals(draft, evidence))
+    sig = signals(draft, evidence)
+    return replace(decide(sig, draft.kind), signals=sig)
+
+
+def signals(draft: Draft, evidence: Evidence) -> dict[str, float | None]:
+    """The confidence model's inputs for one answer (the reader's own only for a reader's answer)."""
+    sentence = draft.sentence(evidence) or evidence.best
     out: dict[str, float | None] = {
         "sent_dense": sentence.dense if sentence else 0.0,
         "sent_lexical": sentence.lexical if sentence else 0.0,
-        "top_score": ranked[0].score if ranked else 0.0,
-        "unknown": unknown,
+        "top_score": evidence.best.score if evidence.best else 0.0,
+        "unknown": evidence.unknown,
     }
+    reading = draft.reading
     if reading is not None:
         out |= {
             "none_prob": reading.none_prob,
             "answer_logprob": reading.answer_logprob,
-            "named": float(support.named),
-            "share": support.share,
+            "named": float(draft.support.named),
+            "share": draft.support.share,
             "answer_words": math.log1p(len(reading.answer.split())),
-            "echo": echo,
+            "echo": draft.echo,
             "first_logprob": reading.first_logprob,
             "sentence_logprob": reading.sentence_logprob,
         }

@@ -77,7 +77,7 @@ def _hits_table(rows, title: str) -> str:
     if not rows:
         return f"**{title}:** none\n"
     lines = [f"**{title}**", "", "| # | file | chars | score |", "|---|---|---|---|"]
-    lines += [f"| {i} | {src} | {s}–{e} | {score:.4f} |" for i, (_, src, s, e, score) in enumerate(rows, start=1)]
+    lines += [f"| {i} | {h.source} | {h.start}–{h.end} | {h.score:.4f} |" for i, h in enumerate(rows, start=1)]
     return "\n".join(lines) + "\n"
 
 
@@ -108,7 +108,8 @@ def trace_markdown(a: Answer | None) -> str:
         "| file | chars | score | shown to the reader? |",
         "|---|---|---|---|",
     ]
-    parts += [f"| {src} | {s}–{e} | {score:.3f} | {why} |" for src, s, e, score, why in t.evidence]
+    parts += [f"| {s.source} | {s.start}–{s.end} | {s.score:.3f} | {'yes' if t.was_shown(s) else 'no'} |"
+              for s in t.evidence]  # fmt: skip
     if t.seconds:
         parts.append("\n**Timings (s):** " + ", ".join(f"{k} {v:.2f}" for k, v in t.seconds.items()))
     return "\n".join(parts)

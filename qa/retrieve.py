@@ -8,28 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .embed import Embedder
-from .keyword import Keyword
-from .store import StoredChunk, VectorStore
+from .index import Hit, Index
 
-
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk with its score in one list."""
-
-    id: str
-    source: str
-    title: str
-    text: str
-    start: int
-    end: int
-    score: float
-
-    @classmethod
-    def of(cls, chunk: StoredChunk, score: float) -> Hit:
-        m = chunk.meta
-        return cls(
-            chunk.id, m["source"], m.get("title", ""), chunk.text, int(m["start"]), int(m["end"]), float(score)
-        )
+__all__ = ["Hit", "Retrieval", "Retriever", "rrf"]
 
 
 @dataclass(frozen=True)
@@ -64,19 +45,15 @@ def rrf(
 
 
 class Retriever:
-    """Dense plus keyword retrieval over one store, fused."""
+    """Dense plus keyword retrieval over one index, fused."""
 
-    def __init__(self, store: VectorStore, embedder: Embedder, keyword: Keyword) -> None:
-        self.store = store
+    def __init__(self, index: Index, embedder: Embedder) -> None:
+        self.index = index
         self.embedder = embedder
-        self.keyword = keyword
 
     def retrieve(self, query: str, k: int = 8) -> Retrieval:
         vector = self.embedder.embed([query])[0]
-        dense = [Hit.of(c, s) for c, s in self.store.search(vector, k)]
-        keyword = [
-            Hit(i, src, title, text, start, end, score)
-            for i, src, title, start, end, text, score in self.keyword.search(query, k)
-        ]
+        dense = self.index.search_dense(vector, k)
+        keyword = self.index.search_keyword(query, k)
         fused = rrf([dense, keyword], limit=k)
         return Retrieval(query, tuple(dense), tuple(keyword), tuple(fused), vector)

@@ -1,29 +1,21 @@
-"""The chunk store: a Chroma collection, local (persistent) or on a Chroma server."""
+"""The chunk index qa ships: a Chroma collection, local (persistent) or on a Chroma server, with its keyword
+side (keyword.py) kept in step (ChromaIndex)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from .config import Settings
 from .embed import resolve
 from .errors import IndexDamagedError, QAError
+from .index import Hit, StoredChunk, fingerprint
+from .keyword import KeywordIndex
 
 SCHEMA_VERSION = 3  # 2: general furniture rules, no dateline (issue 12); 3: vectors padded per text (embed.PAD_STEP). A new version starts a new index
 PAGE = 5000  # rows per Chroma call when reading or writing many chunks
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the store holds it."""
-
-    id: str
-    text: str
-    meta: dict
 
 
 def collection_name(settings: Settings) -> str:
@@ -67,24 +59,8 @@ def open_client(settings: Settings):
         ) from e
 
 
-class VectorStore(Protocol):
-    """What the pipeline needs of a vector store: write, read back, and nearest-neighbour search."""
-
-    name: str
-
-    def warm_up(self) -> None: ...
-
-    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None: ...
-
-    def delete(self, ids: list[str]) -> None: ...
-
-    def count(self) -> int: ...
-
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]: ...
-
-
 class Store:
-    """Adds, removes and searches chunks in one Chroma collection (the VectorStore qa ships)."""
+    """Adds, removes and searches chunks in one Chroma collection (ChromaIndex's vector side)."""
 
     def __init__(self, settings: Settings, client=None) -> None:
         self.settings = settings
@@ -192,7 +168,7 @@ class Store:
                 for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
             )
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[StoredChunk, float]]:
+    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
         """Nearest chunks by cosine similarity, best first."""
         n = self.count()
         if n == 0:
@@ -204,7 +180,7 @@ class Store:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (StoredChunk(i, d, m), 1.0 - float(dist))
+            Hit.of(StoredChunk(i, d, m), 1.0 - float(dist))
             for i, d, m, dist in zip(
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
             )
@@ -226,3 +202,58 @@ def open_store(settings: Settings, rebuild: bool = False) -> Store:
     SharedSystemClient.clear_system_cache()
     shutil.rmtree(settings.data_dir / "chroma", ignore_errors=True)
     return Store(settings)
+
+
+class ChromaIndex:
+    """The Index qa ships: every write goes to the Chroma collection, then to the BM25 keyword index."""
+
+    def __init__(self, store: Store, keyword: KeywordIndex) -> None:
+        self.store, self.keyword = store, keyword
+        self.name = store.name
+
+    def warm_up(self) -> None:
+        self.store.warm_up()
+        self.keyword.warm_up()
+
+    def add(self, ids: list[str], vectors: np.ndarray, texts: list[str], metas: list[dict]) -> None:
+        self.store.add(ids, vectors, texts, metas)
+        self.keyword.add(StoredChunk(i, t, m) for i, t, m in zip(ids, texts, metas, strict=True))
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.store.delete(ids)
+            self.keyword.delete(ids)
+
+    def reset(self) -> None:
+        self.store.reset()
+        self.keyword.rebuild([])
+
+    def count(self) -> int:
+        return self.store.count()
+
+    def metadata(self) -> dict[str, dict]:
+        return self.store.metadata()
+
+    def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
+        return self.store.get(ids, with_vectors=with_vectors)
+
+    def search_dense(self, vector: np.ndarray, k: int) -> list[Hit]:
+        return self.store.search(vector, k)
+
+    def search_keyword(self, query: str, k: int) -> list[Hit]:
+        return self.keyword.search(query, k)
+
+    def doc_freq(self, term: str) -> int:
+        return self.keyword.doc_freq(term)
+
+    def repair(self) -> bool:
+        if fingerprint(self.store.ids()) == fingerprint(self.keyword.ids()):
+            return False
+        self.keyword.rebuild(self.store.all_chunks())
+        return True
+
+
+def open_index(settings: Settings, store: Store | None = None) -> ChromaIndex:
+    """The Chroma store (given, or opened from the settings) and its keyword index on disk."""
+    store = store or open_store(settings)
+    return ChromaIndex(store, KeywordIndex(settings.data_dir / "keyword" / f"{store.name}.sqlite"))

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import QAError
-from .readers import SUPPORTED
+from .extract import SUPPORTED
 
 _SAFE_NAME = re.compile(r"^[\w][\w .()+,-]{0,200}$")
 

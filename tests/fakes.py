@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from qa.llm import Generation
+from qa.llm import Generation, Stream
 
 
 class HashEmbedder:
@@ -53,10 +53,14 @@ class ScriptedLLM:
     def warm_up(self) -> None:
         """Nothing to load."""
 
-    def generate(self, prompt, max_tokens: int, schema: dict | None = None) -> Generation:
+    def stream(self, prompt, max_tokens: int, schema: dict | None = None) -> Stream:
         self.prompts.append(prompt)
         self.schemas.append(schema)
-        return Generation(self.replies.pop(0) if self.replies else "")
+        text = self.replies.pop(0) if self.replies else ""
+        return Stream((), lambda tokens: (text, ()))
+
+    def generate(self, prompt, max_tokens: int, schema: dict | None = None) -> Generation:
+        return self.stream(prompt, max_tokens, schema).generation()
 
 
 def tiny_pdf(text: str) -> bytes:

@@ -62,11 +62,12 @@ def test_unknown_embedder_is_a_clear_error(tmp_path):
 
 
 def test_plugins_add_backends_through_entry_points(monkeypatch):
-    """A package adds an LLM (group qa.llm) or an embedder (group qa.embed) by entry point."""
-    import importlib.metadata as md
-
-    from qa import embed, llm
+    """A package adds an LLM (group qa.llm) or an embedder (group qa.embed) by entry point: both give a
+    qa.plugins.Backend, built from Settings; anything else is a clear error."""
+    from qa import embed, plugins
     from qa.config import Settings
+    from qa.errors import ConfigError
+    from qa.llm import backends, make_llm
 
     made = {}
 
@@ -79,12 +80,16 @@ def test_plugins_add_backends_through_entry_points(monkeypatch):
 
     def fake_entry_points(group):
         return {
-            "qa.llm": [EP("echo", lambda settings: made.setdefault("llm", settings.llm))],
-            "qa.embed": [EP("tiny", lambda: made.setdefault("embed", "tiny"))],
+            "qa.llm": [EP("echo", plugins.Backend("echo", lambda s: made.setdefault("llm", s.llm), shared=False)),
+                       EP("bare", lambda s: "not a record")],
+            "qa.embed": [EP("tiny", plugins.Backend("tiny", lambda s: made.setdefault("embed", s.embed_model)))],
         }[group]
 
-    monkeypatch.setattr(md, "entry_points", fake_entry_points)
-    monkeypatch.setattr(llm, "entry_points", fake_entry_points)
-    assert "echo" in llm.backends() and {"local", "gguf", "openai", "extractive"} <= set(llm.backends())
-    assert llm.make_llm(Settings(llm="echo")) == "echo"
+    monkeypatch.setattr(plugins, "entry_points", fake_entry_points)
+    assert "echo" in backends() and {"local", "gguf", "openai", "extractive"} <= set(backends())
+    assert make_llm(Settings(llm="echo")) == "echo"
     assert embed.make_embedder("tiny") == "tiny"
+    with pytest.raises(ConfigError, match="not a qa.plugins.Backend"):
+        make_llm(Settings(llm="bare"))
+    with pytest.raises(ConfigError, match="use one of: local, gguf, openai, extractive, echo, bare"):
+        make_llm(Settings(llm="nope"))

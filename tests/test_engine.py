@@ -1,11 +1,13 @@
-"""The pipeline with fake models: the reader's answer is verified, cited exactly, or refused."""
+"""The pipeline with fake models over the in-memory index: the reader's answer is verified, cited exactly, or
+refused."""
 
 import pytest
 
 import qa.refuse
 from qa.cite import document_text, is_exact
-from qa.errors import EmptyQuestionError, QAError
-from qa.pipeline import Engine
+from qa.errors import BackendError, EmptyQuestionError, QAError
+from qa.memory import MemoryIndex
+from qa.pipeline import Engine, Options
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -17,8 +19,8 @@ def answer_when_supported(monkeypatch):
     )
 
 
-def _engine(settings, *replies):
-    return Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM(*replies))
+def _engine(settings, *replies, llm=None):
+    return Engine(settings, embedder=HashEmbedder(), llm=llm or ScriptedLLM(*replies), index=MemoryIndex())
 
 
 def _exact(a, settings):
@@ -78,13 +80,17 @@ def test_refusal_follows_the_calibrated_confidence(settings, monkeypatch):
     )
     a = _engine(settings, '{"answer": "a punch bag", "sentence": 1}').answer(OPEN_Q)
     assert a.refused and a.trace.confidence == pytest.approx(0.5) and "< 0.90" in a.trace.decision
+    assert a.trace.supported
 
 
 def test_trace_lists_every_stage(settings, answer_when_supported):
     a = _engine(settings, "").answer("Who is the Ofsted chief inspector?")
     t = a.trace
-    assert t.dense and t.keyword and t.fused and all(len(row) == 5 for row in t.evidence)
+    assert t.dense and t.keyword and t.fused and t.evidence and t.shown
+    assert all(t.was_shown(s) for s in t.shown) and t.evidence[0].score >= t.evidence[-1].score
     assert t.query == "Who is the Ofsted chief inspector?" and set(t.signals) >= {"top_score", "none_prob"}
+    assert not t.supported and t.confidence is None and a.refused
+    assert set(t.seconds) == {"index", "rewrite", "retrieve", "evidence", "read", "total"}
 
 
 def test_follow_up_is_rewritten_by_the_reader(settings, answer_when_supported):
@@ -105,18 +111,39 @@ def test_bad_questions(settings, answer_when_supported):
     assert a.warnings and len(a.trace.query) <= settings.max_question_chars
 
 
-def test_failing_reader_falls_back_to_the_best_sentence_with_a_warning(settings, answer_when_supported):
-    class Broken(ScriptedLLM):
-        def generate(self, prompt, max_tokens, schema=None):
-            raise RuntimeError("boom")
+class Broken(ScriptedLLM):
+    def __init__(self, error):
+        super().__init__()
+        self.error = error
 
-    a = Engine(settings, embedder=HashEmbedder(), llm=Broken()).answer(OPEN_Q)
-    assert any("reader failed" in w for w in a.warnings)
+    def generate(self, prompt, max_tokens, schema=None):
+        raise self.error
+
+
+def test_failing_backend_falls_back_to_the_best_sentence_with_a_warning(settings, answer_when_supported):
+    a = _engine(settings, llm=Broken(BackendError("the server is down"))).answer(OPEN_Q)
+    assert any("reader failed (the server is down)" in w for w in a.warnings)
     assert a.refused or a.citations[0].quote in a.text
+
+
+def test_a_bug_around_the_reader_is_not_hidden_as_a_warning(settings, answer_when_supported):
+    with pytest.raises(TypeError):
+        _engine(settings, llm=Broken(TypeError("a parsing bug"))).answer(OPEN_Q)
+
+
+def test_options_choose_the_llm_and_citations_per_request_without_a_new_engine(settings, monkeypatch):
+    monkeypatch.setattr(
+        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.9)
+    )
+    e = _engine(settings, "")
+    a = e.answer(OPEN_Q, options=Options(top_k=2, llm=None))  # refused: no threshold is reached
+    assert a.trace.backend == "extractive" and len(a.related) == 2 and not e.llm.prompts
+    b = e.answer(OPEN_Q, options=Options(top_k=5))
+    assert b.trace.backend == "scripted" and len(b.related) == 5 and len(e.llm.prompts) == 1
 
 
 def test_first_answer_builds_the_index(settings, answer_when_supported):
     e = _engine(settings, "")
-    assert e.store.count() == 0
+    assert e.index.count() == 0
     e.answer("Who is the Ofsted chief inspector?")
-    assert e.store.count() > 0
+    assert e.index.count() > 0

@@ -149,7 +149,7 @@ def test_headline_figures_do_not_regress(tmp_path, backend):
     )
     sets = json.loads((tmp_path / "report.json").read_text())["sets"]
     rows = sets["seed-dev"]["rows"]["qa"] + sets["seed-test"]["rows"]["qa"]
-    from eval.run import Row, summarise
+    from eval.score import Row, summarise
 
     got = summarise([Row(**r) for r in rows])  # the whole seed set, both splits
     for key, floor in FLOORS[backend].items():

@@ -139,7 +139,8 @@ def test_very_large_file_is_skipped_and_listed(settings, corpus):
     big = corpus / "huge.txt"
     with big.open("wb") as f:
         f.truncate(60 * 2**20)  # sparse: 60 MiB on paper, nothing on disk
-    from qa.ingest import open_index, sync
+    from qa.ingest import sync
+    from qa.store import open_index
 
     rep = sync(settings, open_index(settings), HashEmbedder())
     assert dict(rep.skipped)["huge.txt"].startswith("larger than")

@@ -6,9 +6,9 @@ import pytest
 from qa.chunk import chunk_document, content_spans, regions
 from qa.config import Settings
 from qa.errors import CorpusError
-from qa.ingest import open_index, sync
-from qa.readers import read_text
-from qa.store import Store
+from qa.extract import read_text
+from qa.ingest import sync
+from qa.store import Store, open_index
 from tests.fakes import HashEmbedder, tiny_pdf
 
 
@@ -155,7 +155,7 @@ TRICKY_PAGES = [
 
 @pytest.mark.parametrize("page", TRICKY_PAGES)
 def test_html_text_is_beautifulsoups(page):
-    from qa.readers import html_to_text as _html_to_text
+    from qa.extract import html_to_text as _html_to_text
 
     assert _html_to_text(page) == _soup_text(page)
 
@@ -164,7 +164,7 @@ def test_html_text_is_beautifulsoups_on_tag_soup():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from qa.readers import html_to_text as _html_to_text
+    from qa.extract import html_to_text as _html_to_text
 
     tags = ["p", "div", "b", "nav", "script", "style", "pre", "br", "td", "table", "li", "header", "a", "rt"]
     piece = st.one_of(

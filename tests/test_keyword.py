@@ -1,8 +1,8 @@
 """The keyword index: BM25 in SQLite FTS5, persistent, updated in place, rebuilt only when out of step."""
 
-from qa.keyword import KeywordIndex, fingerprint
+from qa.index import StoredChunk, fingerprint
+from qa.keyword import KeywordIndex
 from qa.pipeline import Engine
-from qa.store import StoredChunk
 from tests.fakes import HashEmbedder
 
 
@@ -20,7 +20,7 @@ def test_search_ranks_by_bm25_and_ignores_stopwords(tmp_path):
         ]
     )
     hits = k.search("What did the inspector find?", 5)
-    assert [h[0] for h in hits][:2] == ["3", "1"]  # stemmed match, more occurrences first
+    assert [h.id for h in hits][:2] == ["3", "1"]  # stemmed match, more occurrences first
     assert k.search("the of and", 5) == []
     assert k.doc_freq("inspector") == 2 and k.doc_freq("zebra") == 0 and k.doc_freq('x" OR "y') == 0
 
@@ -34,19 +34,19 @@ def test_persistent_and_incremental(tmp_path):
     k.close()
     again = KeywordIndex(path)
     assert again.size == 1 and again.ids() == ["2"]
-    assert again.search("delta", 3)[0][0] == "2" and again.search("alpha", 3) == []
+    assert again.search("delta", 3)[0].id == "2" and again.search("alpha", 3) == []
 
 
 def test_engine_keeps_keyword_index_in_step_and_repairs_it(settings, corpus):
     e = Engine(settings, embedder=HashEmbedder(), llm=None)
     e.ingest()
-    assert sorted(e.keyword.ids()) == sorted(e.store.ids())
+    assert sorted(e.index.keyword.ids()) == sorted(e.index.store.ids())
     (corpus / "001_9d6825c7be89d32a.txt").unlink()
     e.ingest()
-    assert sorted(e.keyword.ids()) == sorted(e.store.ids())
-    assert fingerprint(e.keyword.ids()) == fingerprint(e.store.ids())
+    assert sorted(e.index.keyword.ids()) == sorted(e.index.store.ids())
+    assert fingerprint(e.index.keyword.ids()) == fingerprint(e.index.store.ids())
     # Out of step (say, a crash between the two writes): the next start rebuilds it.
-    e.keyword.delete(e.keyword.ids()[:5])
+    e.index.keyword.delete(e.index.keyword.ids()[:5])
     e2 = Engine(settings, embedder=HashEmbedder(), llm=None)
     e2.ensure_index()
-    assert sorted(e2.keyword.ids()) == sorted(e2.store.ids())
+    assert sorted(e2.index.keyword.ids()) == sorted(e2.index.store.ids())

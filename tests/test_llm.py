@@ -3,6 +3,7 @@ grammar-held greedy sampling."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.llm import LlamaCppLLM
@@ -32,20 +33,21 @@ def test_each_system_prompt_keeps_a_context_and_no_more_than_two_are_loaded(monk
 
 
 class _Cached:
-    """A llama.cpp context as _rewind sees it: the evaluated tokens, their count, and the cache."""
+    """A llama.cpp context as the backend sees it: the evaluated tokens, their count, and the cache."""
 
     def __init__(self):
-        self.buffer, self.n_tokens, self.cut = [], 0, []
+        self._input_ids, self.n_tokens, self.cut, self.evals = np.array([], dtype=int), 0, [], []
         self._ctx = self
 
-    def evaluate(self, ids):
-        self.buffer, self.n_tokens = list(ids), len(ids)
+    def run(self, ids):  # what the library does for a prompt: evaluate past what it can reuse
+        keep = self.longest_token_prefix(self._input_ids[: self.n_tokens].tolist(), ids)
+        self.eval(ids[keep:], start=keep)
 
-    @property
-    def _input_ids(self):
-        import numpy as np
-
-        return np.array(self.buffer[: self.n_tokens])
+    def eval(self, ids, start=None):
+        start = self.n_tokens if start is None else start
+        self.evals.append((start, list(ids)))
+        self._input_ids = np.array(self._input_ids[:start].tolist() + list(ids))
+        self.n_tokens = len(self._input_ids)
 
     @staticmethod
     def longest_token_prefix(a, b):
@@ -57,33 +59,48 @@ class _Cached:
         self.cut.append(p0)
 
 
-def test_after_each_prompt_the_cache_is_cut_back_to_the_start_all_prompts_share():
+def test_every_prompt_starts_from_its_fixed_start_evaluated_alone():
     llm = LlamaCppLLM(Path("model.gguf"), chat=True)
+    ctx, anchor = _Cached(), [1, 2, 3]
+    llm._from_anchor(ctx, anchor)  # a new context: the fixed start is evaluated on its own first
+    assert ctx.evals == [(0, [1, 2, 3])]
+    ctx.run([1, 2, 3, 4, 5, 6])  # a question: only its own part is evaluated
+    from qa.llm import sampler
+
+    sampler.cut(ctx, len(anchor))
+    assert ctx.n_tokens == 3 and ctx.cut == [3] and ctx.evals[-1] == (3, [4, 5, 6])
+    llm._from_anchor(ctx, anchor)  # the next question finds the fixed start, and nothing else, in place
+    ctx.run([1, 2, 3, 4, 5, 7])
+    assert ctx.evals[-1] == (3, [4, 5, 7]) and len(ctx.evals) == 3
+    # Whatever the context held before (another kind of prompt), it goes back to the fixed start alone.
+    ctx.eval([9, 9, 9, 9], start=0)
+    llm._from_anchor(ctx, anchor)
+    assert ctx.evals[-1] == (0, [1, 2, 3]) and ctx.n_tokens == 3
+
+
+def test_the_fixed_start_is_where_two_prompts_differing_in_the_user_turn_part(monkeypatch):
+    from qa.llm import Prompt, sampler
+
+    llm = LlamaCppLLM(Path("model.gguf"), chat=True)
+    monkeypatch.setattr(sampler, "prompt_tokens",
+                        lambda ctx, messages, text: [7, 8, 9] + [ord(c) for c in messages[-1]["content"]] + [0])
     ctx = _Cached()
-    ctx.evaluate([1, 2, 3, 9, 9])  # the first prompt of this kind (prime's) anchors the shared start
-    llm._rewind(ctx, "reader")
-    assert ctx.n_tokens == 5 and ctx.cut == []
-    ctx.evaluate([1, 2, 3, 4, 5, 6])  # a question: its own part is dropped, the shared start kept
-    llm._rewind(ctx, "reader")
-    assert ctx.n_tokens == 3 and ctx.cut == [3]
-    ctx.evaluate([1, 2, 3, 7, 8])
-    llm._rewind(ctx, "reader")
-    assert ctx.n_tokens == 3 and ctx.cut == [3, 3]
+    assert llm.anchor(ctx, Prompt("system", "How old?")) == [7, 8, 9]
 
 
 @pytest.mark.slow
 def test_the_same_question_gets_the_same_reading_whatever_was_asked_before():
-    """Real model: the reply and its token confidences do not depend on the previous prompt."""
+    """Real model, never warmed up or primed: the reply and its token confidences do not depend on the previous
+    prompt, nor on which question came first."""
     from qa.config import Settings
     from qa.evidence import Sentence
     from qa.llm import make_llm
-    from qa.reader import prime, read
+    from qa.reader import read
 
     def evidence(*texts):
         return [Sentence(f"s{i}.txt", "", t, 0, len(t), f"c{i}", i) for i, t in enumerate(texts)]
 
     llm = make_llm(Settings(llm="local"))
-    prime(llm)
     ages = evidence("The girl's aunt, who is 41, was interviewed.", "Her cousin, 19, was not.")
     other = evidence("The ferry to Lundy leaves at nine.", "Tickets cost twelve pounds for adults.")
     first = read(llm, "How old was the aunt?", ages)
@@ -99,15 +116,15 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
     does not ask for JSON, so the grammar has to overrule the model's first choice)."""
     from llama_cpp import Llama
 
-    from qa import llm as backend
     from qa.bundled import DEFAULT_READER, bundled
     from qa.llm import Prompt
+    from qa.llm import sampler as backend
     from qa.reader import INSTRUCTIONS, SCHEMA, SHOTS, user_turn
 
     class LibraryChain(LlamaCppLLM):
         def _load(self):  # LlamaCppLLM's own loading, with llama-cpp-python's Llama and its sampler chain
             with pytest.MonkeyPatch.context() as m:
-                m.setattr(backend, "_llama_class", lambda: Llama)
+                m.setattr(backend, "llama_class", lambda: Llama)
                 return super()._load()
 
     path = bundled(DEFAULT_READER).path()
@@ -139,3 +156,31 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
         ours.close()
         library.close()
     assert overruled, "the second prompt should make the grammar overrule the model's first choice"
+
+
+@pytest.mark.slow
+def test_an_engine_that_was_never_warmed_up_answers_a_question_the_same_before_and_after_another(settings):
+    """Real model and embedder over the seeds, no warm_up: the question asked first does not become the cache's
+    rewind point (the old rule kept the first prompt evaluated, reply and all, as the start every later prompt
+    was cut back to). After every answer the reader's context holds exactly its fixed start, and the same
+    question gets the same answer, confidence included, whatever was asked before it."""
+    from qa.llm import make_llm, sampler
+    from qa.pipeline import Engine
+
+    s = settings.model_copy(update={"llm": "local"})
+    engine = Engine(s, llm=make_llm(s))
+    q1, q2 = "How old was Baby P's mother?", "Who is the Ofsted chief inspector?"
+
+    def held():
+        (fixed, ctx), = engine.llm._contexts.items()
+        return sampler.evaluated(ctx), engine.llm._anchors[fixed]
+
+    first = engine.answer(q1)
+    tokens, anchor = held()
+    assert tokens == anchor and 100 < len(anchor)
+    engine.answer(q2)
+    assert held()[0] == anchor
+    again = engine.answer(q1)
+    assert held()[0] == anchor
+    assert (again.text, again.refused, again.citations) == (first.text, first.refused, first.citations)
+    assert again.trace.signals == first.trace.signals and again.trace.confidence == first.trace.confidence

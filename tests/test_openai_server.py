@@ -54,3 +54,24 @@ def test_answers_through_the_server_are_verified_and_cited(server, settings):
     # A follow-up is rewritten by the same server before it is searched.
     f = e.answer("When did she carry out the review?", history=[("Who is the Ofsted chief inspector?", a.text)])
     assert "Gilbert" in f.trace.query or "Ofsted" in f.trace.query
+
+
+def test_the_app_started_with_an_openai_backend_from_the_environment_answers_as_it_is(server, tmp_path):
+    """QA_LLM=openai, QA_LLM_URL and QA_LLM_MODEL set by environment only: the user asks with the settings
+    panel as it opens (its server and model fields left as they are) and gets the server's answer."""
+    from gradio_client import Client
+
+    from bench.load import message_text, start_app, stop_app
+
+    proc, url = start_app(tmp_path, {"QA_LLM": "openai", "QA_LLM_URL": server, "QA_LLM_MODEL": "reader"})
+    try:
+        client = Client(url, verbose=False)
+        chat, _sources, trace, *_ = client.predict(
+            "Who is the Ofsted chief inspector?", [], "openai", "", "", 3, api_name="/ask"
+        )
+        text = message_text(chat[-1])
+        assert "⚠️" not in text, text  # no configuration error: the model came from the environment
+        assert f"reader @ {server}" in trace and "Gilbert" in trace  # the server's model read the evidence
+        assert ("Gilbert" in text and "[1]" in text) or "don't say" in text, text
+    finally:
+        stop_app(proc, tmp_path)

@@ -8,8 +8,9 @@ import pytest
 
 from qa.evidence import Sentence
 from qa.llm import Generation, Token
-from qa.reader import SCHEMA, build_prompt, carry_subject, condense, parse
+from qa.reader import SCHEMA, build_prompt, parse
 from qa.refuse import Model, decide
+from qa.rewrite import carry_subject, condense
 from qa.text import numbers, sentence_spans, terms
 from qa.verify import check, echo
 from tests.fakes import ScriptedLLM
@@ -97,8 +98,8 @@ def test_support_rejects_what_no_sentence_says():
 def test_refusal_model_answers_at_or_above_its_threshold():
     m = Model(("a", "b"), (0.0, 1.0), (1.0, 2.0), (2.0, -1.0), 0.0, 0.5)
     assert m.confidence({"a": 0.0, "b": 1.0}) == pytest.approx(0.5)
-    assert decide({"a": 1.0, "b": 1.0}, model=m).answer
-    assert not decide({"a": -1.0, "b": 1.0}, model=m).answer
+    assert decide({"a": 1.0, "b": 1.0}, model=m).answered
+    assert not decide({"a": -1.0, "b": 1.0}, model=m).answered
     # A missing signal counts as its mean.
     assert m.confidence({"a": 0.0, "b": None}) == pytest.approx(0.5)
 

@@ -1,0 +1,49 @@
+"""The answerer: the reader's answer when there is a reader and it answers, else the best evidence sentence
+(the extractive answer), each checked against the evidence it cites before anything is decided."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import reader, verify
+from .errors import BackendError, ModelError
+from .evidence import Evidence, Sentence
+from .llm import LLM
+from .reader import Reading
+
+READER, EXTRACTIVE = "reader", "extractive"  # the two kinds of answer, each with its own refusal model
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before the refusal decision: its text, the support check's verdict on it, and what the reader
+    said (None for an extractive answer)."""
+
+    kind: str
+    text: str
+    support: verify.Support
+    reading: Reading | None = None
+    echo: float = 0.0  # the share of the answer the question already holds
+    warning: str | None = None
+
+    def sentence(self, evidence: Evidence) -> Sentence | None:
+        """The evidence sentence the answer rests on, if it passed the support check."""
+        return evidence.shown[self.support.index - 1] if self.support.ok else None
+
+
+def draft(llm: LLM | None, question: str, evidence: Evidence) -> Draft:
+    """The stage: read the shown evidence with the LLM, or fall back to the best sentence when there is no
+    LLM or its backend fails (a failing model never costs the user an answer; a bug in qa still shows)."""
+    warning = None
+    if llm is not None and evidence.shown:
+        try:
+            reading = reader.read(llm, question, evidence.shown)
+        except (BackendError, ModelError) as e:
+            warning = f"The reader failed ({e}) - falling back to the extractive answer."
+        else:
+            support = verify.check(reading.answer, reading.sentence, evidence.shown, question)
+            return Draft(READER, reading.answer, support, reading, verify.echo(reading.answer, question))
+    best = evidence.shown.index(evidence.best) + 1 if evidence.best else 0
+    text = evidence.shown[best - 1].text.strip() if best else ""
+    return Draft(EXTRACTIVE, text, verify.Support(best, 1.0, False, "extractive: the best evidence sentence"),
+                 warning=warning)  # fmt: skip
