@@ -1,7 +1,7 @@
 """qa: question answering over a folder of documents, with every answer cited."""
 
-from .answer import Answer, Trace
-from .api import answer, ingest
+from .answer import Answer, Claim, Event, Trace
+from .api import answer, answer_stream, ingest
 from .cite import Citation, document_text
 from .config import Settings
 from .errors import QAError
@@ -11,12 +11,15 @@ from .pipeline import Engine
 __all__ = [
     "Answer",
     "Citation",
+    "Claim",
+    "Event",
     "Engine",
     "IngestReport",
     "QAError",
     "Settings",
     "Trace",
     "answer",
+    "answer_stream",
     "document_text",
     "ingest",
 ]

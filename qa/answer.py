@@ -1,4 +1,4 @@
-"""The values an answer is made of (Answer, Trace), the refusal text, and question clean-up."""
+"""The values an answer is made of (Answer, Claim, Trace, Event), the refusal text, and question clean-up."""
 
 from __future__ import annotations
 
@@ -43,6 +43,14 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One verified statement of an answer and the passages it rests on."""
+
+    text: str
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with its citations (best first), or a refusal with related passages."""
 
@@ -52,6 +60,18 @@ class Answer:
     trace: Trace
     related: tuple[Citation, ...] = ()
     warnings: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()  # what the text says, claim by claim (none for a refusal)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of an answer as it is made: `status` (what the engine is doing, in `text`), `claim` (a claim
+    as soon as it is verified, in `claim`), and last `answer` (the whole Answer, as `qa.answer` returns it)."""
+
+    kind: str
+    text: str = ""
+    claim: Claim | None = None
+    answer: Answer | None = None
 
 
 def normalise_question(question: str, max_chars: int) -> tuple[str, list[str]]:

@@ -4,10 +4,10 @@ shared between engines and requests that use the same ones (as each backend's re
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 
-from .answer import Answer, History
+from .answer import Answer, Event, History
 from .config import Settings
 from .embed import make_embedder, resolve
 from .ingest import IngestReport, Progress
@@ -48,10 +48,19 @@ def engine_for(settings: Settings) -> Engine:
     return _once(_engines, key, make)
 
 
-def answer(question: str, history: History = (), settings: Settings | None = None) -> Answer:
-    """Answer a question from the documents (the public API: `from qa import answer`)."""
+def answer(question: str, history: History = (), settings: Settings | None = None,
+           sources: Sequence[str] | None = None) -> Answer:  # fmt: skip
+    """Answer a question from the documents (the public API: `from qa import answer`); `sources` limits it
+    to those documents (names as the index lists them), all of them by default."""
     settings = settings or Settings()
-    return engine_for(settings).answer(question, history, Options.of(settings, llm_for(settings)))
+    return engine_for(settings).answer(question, history, Options.of(settings, llm_for(settings), sources))
+
+
+def answer_stream(question: str, history: History = (), settings: Settings | None = None,
+                  sources: Sequence[str] | None = None) -> Iterator[Event]:  # fmt: skip
+    """Answer a question as a stream of events (`status`, `claim` as each is verified, last `answer`)."""
+    settings = settings or Settings()
+    return engine_for(settings).answer_stream(question, history, Options.of(settings, llm_for(settings), sources))
 
 
 def ingest(

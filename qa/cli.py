@@ -87,6 +87,17 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .server import check_exposure, serve
+
+    settings = _settings(args)
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    check_exposure(settings, host)
+    print(f"qa serve: OpenAI-compatible API at http://{host}:{port}/v1 (model 'qa'); Ctrl-C to stop", flush=True)
+    serve(settings, host, port)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="qa", description="Question answering over a folder of documents.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -101,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     pa.add_argument("--docs", help="folder of documents")
     pa.add_argument("--backend", choices=sorted(backends()))
     pa.set_defaults(func=cmd_ask)
+    ps = sub.add_parser("serve", help="serve an OpenAI-compatible chat API over the documents")
+    ps.add_argument("--host", help="address to listen on (default 127.0.0.1; any other needs QA_API_KEY)")
+    ps.add_argument("--port", type=int, help="port (default 8000)")
+    ps.add_argument("--docs", help="folder of documents")
+    ps.add_argument("--backend", choices=sorted(backends()))
+    ps.set_defaults(func=cmd_serve)
     args = p.parse_args(argv)
     try:
         return args.func(args)

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     auth: SecretStr | None = Field(None, description="user:password to require a login in the app.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file the app accepts for upload.")
 
+    # --- API server (qa serve) ---
+    api_host: str = Field("127.0.0.1", description="Address `qa serve` binds to; beyond loopback it needs api_key.")
+    api_port: int = Field(8000, gt=0, lt=65536, description="Port `qa serve` listens on.")
+    api_key: SecretStr | None = Field(None, description="Bearer token `qa serve` requires of every request.")
+
     def index_key(self) -> tuple:
         """The settings that decide what the index holds; a change needs a separate index."""
         return (

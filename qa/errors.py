@@ -20,6 +20,10 @@ class IndexDamagedError(QAError):
     """The index in the data folder is damaged or from an incompatible version."""
 
 
+class IndexUnavailableError(QAError):
+    """The index cannot be reached now (a Chroma server that is down); nothing was changed."""
+
+
 class ModelError(QAError):
     """A model (embedder or LLM) could not be loaded."""
 

@@ -79,11 +79,15 @@ class Index(Protocol):
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         """The chunks with these ids, with their vectors if asked."""
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[Hit]:
-        """The k chunks nearest the vector by cosine similarity, best first."""
+    def search_dense(self, vector: np.ndarray, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        """The k chunks nearest the vector by cosine similarity, best first; only chunks of `sources` (document
+        names, as in a chunk's metadata) if given."""
 
-    def search_keyword(self, query: str, k: int) -> list[Hit]:
-        """The k best chunks for the query's terms by BM25, best first."""
+    def search_keyword(self, query: str, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        """The k best chunks for the query's terms by BM25, best first; only chunks of `sources` if given."""
+
+    def sources(self) -> list[str]:
+        """The documents the index holds chunks of, by name."""
 
     def doc_freq(self, term: str) -> int:
         """How many chunks hold a term (a stem from text.terms)."""

@@ -94,19 +94,25 @@ class KeywordIndex:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM chunk").fetchone()[0]
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """Best chunks for the query's content words, best first."""
+    def search(self, query: str, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        """Best chunks for the query's content words, best first (within these documents, if given)."""
         words = list(dict.fromkeys(terms(query)))
-        if not words:
+        if not words or sources == ():
             return []
         match = " OR ".join('"' + w.replace('"', '""') + '"' for w in words[:64])
+        within = f" AND c.source IN ({','.join('?' * len(sources))})" if sources else ""
         with self._lock:
             rows = self._db.execute(
                 "SELECT c.id, c.source, c.title, c.start, c.end_, f.body, -bm25(fts) AS score "
-                "FROM fts f JOIN chunk c ON c.rowid = f.rowid WHERE fts MATCH ? ORDER BY score DESC LIMIT ?",
-                (match, k),
+                f"FROM fts f JOIN chunk c ON c.rowid = f.rowid WHERE fts MATCH ?{within} ORDER BY score DESC LIMIT ?",
+                (match, *(sources or ()), k),
             ).fetchall()
         return [Hit(i, src, title, text, start, end, score) for i, src, title, start, end, text, score in rows]
+
+    def sources(self) -> list[str]:
+        """The documents the index holds chunks of."""
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT source FROM chunk ORDER BY source")]
 
     def doc_freq(self, term: str) -> int:
         """How many chunks hold a term (a stem from text.terms)."""

@@ -52,17 +52,20 @@ class MemoryIndex:
         return [(self._chunks[i], self._vectors[i].tolist() if with_vectors else None)
                 for i in ids if i in self._chunks]  # fmt: skip
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[Hit]:
-        if not self._chunks:
+    def search_dense(self, vector: np.ndarray, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        ids = [i for i, c in self._chunks.items() if sources is None or c.meta["source"] in sources]
+        if not ids:
             return []
-        ids = list(self._vectors)
         matrix = np.stack([self._vectors[i] for i in ids])
         scores = matrix @ (vector / (np.linalg.norm(vector) or 1.0))
         order = sorted(range(len(ids)), key=lambda n: (-scores[n], ids[n]))[:k]
         return [Hit.of(self._chunks[ids[n]], float(scores[n])) for n in order]
 
-    def search_keyword(self, query: str, k: int) -> list[Hit]:
-        return self._keyword.search(query, k)
+    def search_keyword(self, query: str, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        return self._keyword.search(query, k, sources)
+
+    def sources(self) -> list[str]:
+        return sorted({c.meta["source"] for c in self._chunks.values()})
 
     def doc_freq(self, term: str) -> int:
         return self._keyword.doc_freq(term)

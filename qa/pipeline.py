@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import answerer, refuse
 from . import evidence as ev
-from .answer import REFUSAL, Answer, History, Trace, normalise_question
+from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question
 from .cite import from_sentence, markers
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import EmptyQuestionError
+from .errors import ConfigError, EmptyQuestionError
 from .index import Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
@@ -36,10 +37,12 @@ class Options:
     candidates: int = 8
     max_question_chars: int = 2000
     llm: LLM | None | object = DEFAULT
+    sources: tuple[str, ...] | None = None  # answer from these documents only (None: all of them)
 
     @classmethod
-    def of(cls, settings: Settings, llm: LLM | None | object = DEFAULT) -> Options:
-        return cls(settings.top_k, settings.candidates, settings.max_question_chars, llm)
+    def of(cls, settings: Settings, llm: LLM | None | object = DEFAULT, sources=None) -> Options:
+        return cls(settings.top_k, settings.candidates, settings.max_question_chars, llm,
+                   tuple(sources) if sources is not None else None)  # fmt: skip
 
 
 class Engine:
@@ -88,7 +91,14 @@ class Engine:
             self._ready = True
 
     def answer(self, question: str, history: History = (), options: Options | None = None) -> Answer:
-        """Answer a question from the documents, or refuse."""
+        """Answer a question from the documents, or refuse (the last event of answer_stream)."""
+        *_, last = self.answer_stream(question, history, options)
+        return last.answer
+
+    def answer_stream(self, question: str, history: History = (), options: Options | None = None
+                      ) -> Iterator[Event]:  # fmt: skip
+        """Answer a question as a stream of events: what the engine is doing, each claim once it is verified,
+        and last the whole answer. Bad input raises before the first event."""
         options = options or Options.of(self.settings)
         llm = self.llm if options.llm is DEFAULT else options.llm
         if not isinstance(question, str) or not question.strip():
@@ -97,18 +107,36 @@ class Engine:
         clock = Clock()
         with clock("index"):
             self.ensure_index()
+            self.check_sources(options.sources)
+        if history:
+            yield Event("status", "Reading the conversation…")
         with clock("rewrite"):
             rw = rewrite(llm, q, history)
+        yield Event("status", "Searching the documents…")
         with clock("retrieve"):
-            retrieval = self.retriever.retrieve(rw.query, options.candidates)
+            retrieval = self.retriever.retrieve(rw.query, options.candidates, options.sources)
         with clock("evidence"):
             evidence = self.evidence(retrieval)
+        yield Event("status", f"Reading the {len(evidence.shown)} closest sentences…")
         with clock("read"):
             draft = answerer.draft(llm, rw.question, evidence)
         decision = refuse.judge(draft, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done())
-        return compose(trace, evidence, draft, decision, options.top_k, tuple(warnings))
+        final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings))
+        for claim in final.claims:
+            yield Event("claim", claim=claim)
+        yield Event("answer", answer=final)
+
+    def check_sources(self, sources: tuple[str, ...] | None) -> None:
+        """Chosen documents must be in the index; naming one that is not is a clear error, not a refusal."""
+        if sources is None:
+            return
+        if not sources:
+            raise ConfigError("No documents were chosen to answer from: choose at least one, or all of them.")
+        missing = sorted(set(sources) - set(self.index.sources()))
+        if missing:
+            raise ConfigError(f"Not in the index: {', '.join(missing)}. Choose from the documents listed.")
 
     def evidence(self, retrieval: Retrieval) -> ev.Evidence:
         """The evidence stage over this index: sentences of the retrieved chunks, scored."""
@@ -136,8 +164,9 @@ def compose(trace: Trace, evidence: ev.Evidence, draft: answerer.Draft, decision
     if not decision.answered:
         related = tuple(from_sentence(s) for s in evidence.ranked[:top_k])
         return Answer(REFUSAL, True, (), trace, related, warnings)
-    cited = draft.sentence(evidence)
-    return Answer(f"{draft.text} {markers(1)}", False, (from_sentence(cited),), trace, (), warnings)
+    citation = from_sentence(draft.sentence(evidence))
+    text = f"{draft.text} {markers(1)}"
+    return Answer(text, False, (citation,), trace, (), warnings, (Claim(text, (citation,)),))
 
 
 class Clock:

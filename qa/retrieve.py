@@ -51,9 +51,10 @@ class Retriever:
         self.index = index
         self.embedder = embedder
 
-    def retrieve(self, query: str, k: int = 8) -> Retrieval:
+    def retrieve(self, query: str, k: int = 8, sources: tuple[str, ...] | None = None) -> Retrieval:
+        """Both lists for the query, fused (within these documents, if given)."""
         vector = self.embedder.embed([query])[0]
-        dense = self.index.search_dense(vector, k)
-        keyword = self.index.search_keyword(query, k)
+        dense = self.index.search_dense(vector, k, sources)
+        keyword = self.index.search_keyword(query, k, sources)
         fused = rrf([dense, keyword], limit=k)
         return Retrieval(query, tuple(dense), tuple(keyword), tuple(fused), vector)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import Settings
 from .embed import resolve
-from .errors import IndexDamagedError, QAError
+from .errors import IndexDamagedError, IndexUnavailableError, QAError
 from .index import Hit, StoredChunk, fingerprint
 from .keyword import KeywordIndex
 
@@ -84,7 +84,7 @@ class Store:
             raise
         except Exception as e:
             if self.settings.chroma_url:
-                raise QAError(
+                raise IndexUnavailableError(
                     f"The Chroma server at {self.settings.chroma_url} failed ({type(e).__name__}). "
                     "Check that it is running; the local index was not touched."
                 ) from e
@@ -168,15 +168,16 @@ class Store:
                 for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
             )
 
-    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
-        """Nearest chunks by cosine similarity, best first."""
+    def search(self, vector: np.ndarray, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        """Nearest chunks by cosine similarity, best first (within these documents, if given)."""
         n = self.count()
-        if n == 0:
+        if n == 0 or sources == ():
             return []
         res = self._call(
             self.col.query,
             query_embeddings=[vector.tolist()],
             n_results=min(k, n),
+            where={"source": {"$in": list(sources)}} if sources else None,
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -237,11 +238,14 @@ class ChromaIndex:
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         return self.store.get(ids, with_vectors=with_vectors)
 
-    def search_dense(self, vector: np.ndarray, k: int) -> list[Hit]:
-        return self.store.search(vector, k)
+    def search_dense(self, vector: np.ndarray, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        return self.store.search(vector, k, sources)
 
-    def search_keyword(self, query: str, k: int) -> list[Hit]:
-        return self.keyword.search(query, k)
+    def search_keyword(self, query: str, k: int, sources: tuple[str, ...] | None = None) -> list[Hit]:
+        return self.keyword.search(query, k, sources)
+
+    def sources(self) -> list[str]:
+        return self.keyword.sources()
 
     def doc_freq(self, term: str) -> int:
         return self.keyword.doc_freq(term)
