@@ -193,7 +193,7 @@ def build_app(base: Settings) -> gr.Blocks:
                 headers=["file", "title", "chunks", "indexed"], interactive=False, elem_id="qa-docs"
             )
             with gr.Row():
-                upload = gr.File(label="Add files (.txt .md .html .pdf)", file_count="multiple")
+                upload = gr.File(label="Add files (.txt .md .html .pdf .docx .pptx .xlsx .csv .epub)", file_count="multiple")
                 with gr.Column():
                     add = gr.Button("Add and index", variant="primary")
                     pick = gr.Dropdown(label="Remove a document", choices=[])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ class Chunk:
     doc_hash: str
     index: int
     count: int
+    page: int = 0  # the page (or slide) the chunk starts on, 1-based; 0 where the format has no pages
+    breaks: tuple[int, ...] = ()  # offsets in the chunk's text where a new page starts
 
     def meta(self, indexed_at: float) -> dict:
         return {
@@ -38,6 +41,8 @@ class Chunk:
             "chunk_index": self.index,
             "n_chunks": self.count,
             "indexed_at": indexed_at,
+            "page": self.page,
+            "page_breaks": ",".join(map(str, self.breaks)),  # a store's metadata holds scalars only
         }
 
 
@@ -103,12 +108,19 @@ def chunk_id(source: str, doc_hash: str, index: int) -> str:
     return f"{hashlib.sha1(source.encode()).hexdigest()[:10]}-{doc_hash[:12]}-{index}"
 
 
-def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split a document's content (furniture left out) into chunks with exact offsets."""
+def page_at(pages: tuple[int, ...], offset: int) -> int:
+    """The 1-based page holding a text offset, given where each page starts; 0 without pages."""
+    return bisect.bisect_right(pages, offset) if pages else 0
+
+
+def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk_overlap: int,
+                   pages: tuple[int, ...] = (), tabular: bool = False) -> list[Chunk]:  # fmt: skip
+    """Split a document's content into chunks with exact offsets and pages. Page furniture is left out, except
+    from tables (a sheet's header and last rows are content, however short)."""
     from llama_index.core import Document
     from llama_index.core.node_parser import SentenceSplitter
 
-    spans = content_spans(text)
+    spans = [(a, b) for a, b in line_spans(text)] if tabular else content_spans(text)
     title = find_title(text, spans, source)
     splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     pieces: list[Span] = []
@@ -126,6 +138,7 @@ def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk
             pieces.append((rs + start, rs + start + len(body)))
             cursor = start + 1
     return [
-        Chunk(chunk_id(source, doc_hash, i), source, text[s:e], s, e, title, doc_hash, i, len(pieces))
+        Chunk(chunk_id(source, doc_hash, i), source, text[s:e], s, e, title, doc_hash, i, len(pieces),
+              page_at(pages, s), tuple(p - s for p in pages if s < p < e))  # fmt: skip
         for i, (s, e) in enumerate(pieces)
     ]

@@ -23,10 +23,11 @@ class Citation:
     end: int
     score: float
     title: str = ""
+    page: int | None = None  # 1-based page or slide; None where the format has no pages
 
 
 def from_sentence(s: Sentence) -> Citation:
-    return Citation(s.source, s.text, s.start, s.end, round(s.score, 4), s.title)
+    return Citation(s.source, s.text, s.start, s.end, round(s.score, 4), s.title, s.page or None)
 
 
 def is_exact(c: Citation, text: str) -> bool:

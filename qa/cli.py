@@ -83,7 +83,8 @@ def cmd_ask(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     for i, c in enumerate(a.citations or a.related, start=1):
         label = f"[{i}]" if a.citations else f"related {i}:"
-        print(f"  {label} {c.source} ({c.start}-{c.end}): {c.quote}")
+        where = f"p. {c.page}, " if c.page else ""
+        print(f"  {label} {c.source} ({where}{c.start}-{c.end}): {c.quote}")
     return 0
 
 

@@ -28,6 +28,7 @@ class Sentence:
     dense: float = 0.0
     lexical: float = 0.0
     score: float = 0.0
+    page: int = 0  # 1-based page or slide the sentence starts on; 0 where the format has no pages
 
 
 def idf_weights(query_terms: Iterable[str], df: dict[str, int], n_docs: int) -> dict[str, float]:
@@ -66,9 +67,8 @@ def split(hits: Sequence) -> list[Sentence]:
             key = (hit.source, hit.start + s)
             if key not in seen:
                 seen.add(key)
-                out.append(
-                    Sentence(hit.source, hit.title, hit.text[s:e], hit.start + s, hit.start + e, hit.id, rank)
-                )
+                out.append(Sentence(hit.source, hit.title, hit.text[s:e], hit.start + s, hit.start + e, hit.id, rank,
+                                    page=hit.page_of(s)))  # fmt: skip
     return out
 
 

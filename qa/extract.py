@@ -1,10 +1,16 @@
-"""Readers: a file becomes the text qa indexes (txt, md, html, pdf). Citation offsets refer to this text."""
+"""Extraction: a file becomes the text qa indexes (txt, md, html, pdf here; docx, pptx, xlsx, csv and epub
+through formats.py), with where its pages start. Citation offsets refer to this text."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
+from . import formats
+from .formats import Document
+
+TEXT = {".txt", ".md", ".markdown", ".html", ".htm"}
+OFFICE = {".docx": formats.read_docx, ".pptx": formats.read_pptx, ".xlsx": formats.read_xlsx}
+SUPPORTED = TEXT | {".pdf", ".csv", ".epub", *OFFICE}
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
@@ -14,26 +20,48 @@ class SkipFile(Exception):
 
 def read_text(path: Path) -> str:
     """The text of a document as qa indexes it; citation offsets refer to this text."""
+    return read_document(path).text
+
+
+def read_document(path: Path) -> Document:
+    """The document's text and page starts, or SkipFile saying why it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise SkipFile(f"unreadable ({e.strerror or e})") from e
     if not data.strip():
         raise SkipFile("empty file")
-    suffix = path.suffix.lower()
+    try:
+        doc = _extract(path, path.suffix.lower(), data)
+    except formats.FormatError as e:
+        raise SkipFile(str(e)) from e
+    if not doc.text.strip():
+        raise SkipFile("no text in the file")
+    return doc
+
+
+def _extract(path: Path, suffix: str, data: bytes) -> Document:
     if suffix == ".pdf":
+        if b"%PDF" not in data[:1024]:
+            raise SkipFile("not a PDF file: its content is something else")
         return _read_pdf(path)
+    if suffix in OFFICE or suffix == ".epub":
+        formats.check_archive(path, suffix)
+        try:
+            return OFFICE[suffix](path) if suffix in OFFICE else formats.read_epub(path, html_to_text)
+        except formats.FormatError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any parser failure on a sound archive means "cannot read it"
+            raise SkipFile(f"{suffix} file could not be read ({type(e).__name__}: {str(e)[:80]})") from e
     if b"\x00" in data[:8192]:
         raise SkipFile("binary file, not text")
+    if suffix == ".csv":
+        return formats.read_csv(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise SkipFile(f"not UTF-8 text (bad byte at offset {e.start})") from e
-    if suffix in (".html", ".htm"):
-        text = html_to_text(text)
-    if not text.strip():
-        raise SkipFile("no text in the file")
-    return text
+    return Document(html_to_text(text) if suffix in (".html", ".htm") else text)
 
 
 # Elements whose text a reader never wants, plus the three whose strings BeautifulSoup's get_text
@@ -101,17 +129,22 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(path: Path) -> Document:
+    """The pages' text joined by newlines (as llama-index's reader joins a whole document), with page starts."""
     from llama_index.readers.file import PDFReader
 
     try:
-        docs = PDFReader(return_full_document=True).load_data(path)
+        docs = PDFReader(return_full_document=False).load_data(path)
     except Exception as e:  # noqa: BLE001 - any parser failure means "cannot read this PDF"
         raise SkipFile(f"PDF could not be parsed ({type(e).__name__})") from e
+    starts, pos = [], 0
+    for d in docs:
+        starts.append(pos)
+        pos += len(d.text) + 1
     text = "\n".join(d.text for d in docs)
     if not text.strip():
         raise SkipFile("PDF has no extractable text")
-    return text
+    return Document(text, tuple(starts))
 
 
 def document_text(source: str, docs_dir: Path) -> str:

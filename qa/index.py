@@ -35,13 +35,23 @@ class Hit:
     start: int
     end: int
     score: float
+    page: int = 0  # the page the chunk starts on (1-based; 0: the format has no pages)
+    breaks: tuple[int, ...] = ()  # offsets in the chunk's text where a new page starts
 
     @classmethod
     def of(cls, chunk: StoredChunk, score: float) -> Hit:
         m = chunk.meta
-        return cls(
-            chunk.id, m["source"], m.get("title", ""), chunk.text, int(m["start"]), int(m["end"]), float(score)
-        )
+        return cls(chunk.id, m["source"], m.get("title", ""), chunk.text, int(m["start"]), int(m["end"]),
+                   float(score), int(m.get("page") or 0), breaks(m.get("page_breaks")))  # fmt: skip
+
+    def page_of(self, offset: int) -> int:
+        """The page of an offset in the chunk's text (0 without pages)."""
+        return self.page + sum(1 for b in self.breaks if b <= offset) if self.page else 0
+
+
+def breaks(text: str | None) -> tuple[int, ...]:
+    """Page breaks as a chunk's metadata holds them ("12,300")."""
+    return tuple(int(x) for x in text.split(",")) if text else ()
 
 
 def fingerprint(ids: Iterable[str]) -> str:

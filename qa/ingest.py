@@ -21,7 +21,7 @@ from .chunk import Chunk, chunk_document, chunk_id
 from .config import Settings
 from .embed import Embedder
 from .errors import CorpusError
-from .extract import MAX_FILE_BYTES, SUPPORTED, SkipFile, read_text
+from .extract import MAX_FILE_BYTES, SUPPORTED, SkipFile, read_document
 from .index import Index
 
 Progress = Callable[[int, int, str], None]
@@ -234,10 +234,10 @@ EMBED_BATCH = 256  # chunks embedded per call, across files
 def _prepare(path: Path, rel: str, doc_hash: str, chunk_size: int, chunk_overlap: int) -> list[Chunk] | str:
     """A file's chunks, or why it is skipped."""
     try:
-        text = read_text(path)
+        doc = read_document(path)
     except SkipFile as e:
         return str(e)
-    chunks = chunk_document(text, rel, doc_hash, chunk_size, chunk_overlap)
+    chunks = chunk_document(doc.text, rel, doc_hash, chunk_size, chunk_overlap, doc.pages, doc.tabular)
     return chunks or "no content left after removing page boilerplate"
 
 

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from .index import Hit, StoredChunk
+from .index import Hit, StoredChunk, breaks
 from .text import terms
 
-SCHEMA = 2  # 1: FTS5 porter over the raw text; 2: Snowball terms. A different schema is rebuilt.
+SCHEMA = 3  # 1: FTS5 porter over the raw text; 2: Snowball terms; 3: pages. A different schema is rebuilt.
 
 
 class KeywordIndex:
@@ -39,7 +39,7 @@ class KeywordIndex:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS chunk(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
-                "source TEXT, title TEXT, start INTEGER, end_ INTEGER)"
+                "source TEXT, title TEXT, start INTEGER, end_ INTEGER, page INTEGER, page_breaks TEXT)"
             )
             self._db.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body UNINDEXED, terms, tokenize='unicode61')"
@@ -54,8 +54,9 @@ class KeywordIndex:
                 self._delete_one(c.id)
                 m = c.meta
                 cur = self._db.execute(
-                    "INSERT INTO chunk(id, source, title, start, end_) VALUES (?,?,?,?,?)",
-                    (c.id, m["source"], m.get("title", ""), int(m["start"]), int(m["end"])),
+                    "INSERT INTO chunk(id, source, title, start, end_, page, page_breaks) VALUES (?,?,?,?,?,?,?)",
+                    (c.id, m["source"], m.get("title", ""), int(m["start"]), int(m["end"]), int(m.get("page") or 0),
+                     m.get("page_breaks") or ""),
                 )
                 self._db.execute(
                     "INSERT INTO fts(rowid, body, terms) VALUES (?, ?, ?)",
@@ -103,11 +104,12 @@ class KeywordIndex:
         within = f" AND c.source IN ({','.join('?' * len(sources))})" if sources else ""
         with self._lock:
             rows = self._db.execute(
-                "SELECT c.id, c.source, c.title, c.start, c.end_, f.body, -bm25(fts) AS score "
+                "SELECT c.id, c.source, c.title, c.start, c.end_, f.body, -bm25(fts) AS score, c.page, c.page_breaks "
                 f"FROM fts f JOIN chunk c ON c.rowid = f.rowid WHERE fts MATCH ?{within} ORDER BY score DESC LIMIT ?",
                 (match, *(sources or ()), k),
             ).fetchall()
-        return [Hit(i, src, title, text, start, end, score) for i, src, title, start, end, text, score in rows]
+        return [Hit(i, src, title, text, start, end, score, page or 0, breaks(pb))
+                for i, src, title, start, end, text, score, page, pb in rows]  # fmt: skip
 
     def sources(self) -> list[str]:
         """The documents the index holds chunks of."""

@@ -28,6 +28,7 @@ def citation_card(n: int | str, c: Citation, doc: str | None) -> str:
     """One source: its number, file and title, the passage with the span marked, and the whole document."""
     head = (
         f'<div class="qa-cite-head"><span class="qa-num">[{n}]</span> <b>{html.escape(c.source)}</b>'
+        + (f' <span class="qa-page">p. {c.page}</span>' if c.page else "")
         + (f' <span class="qa-title">{html.escape(c.title)}</span>' if c.title else "")
         + "</div>"
     )

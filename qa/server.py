@@ -87,8 +87,8 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
 
 def citations(a: Answer) -> list[dict]:
     """The answer's citations as the API gives them (page is None where a format has no pages)."""
-    return [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote,
-             "page": getattr(c, "page", None)} for c in a.citations]  # fmt: skip
+    return [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote, "page": c.page}
+            for c in a.citations]  # fmt: skip
 
 
 def completion(a: Answer, rid: str) -> dict:

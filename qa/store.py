@@ -14,7 +14,7 @@ from .errors import IndexDamagedError, IndexUnavailableError, QAError
 from .index import Hit, StoredChunk, fingerprint
 from .keyword import KeywordIndex
 
-SCHEMA_VERSION = 3  # 2: general furniture rules, no dateline (issue 12); 3: vectors padded per text (embed.PAD_STEP). A new version starts a new index
+SCHEMA_VERSION = 4  # 2: general furniture rules, no dateline (issue 12); 3: vectors padded per text (embed.PAD_STEP); 4: pages. A new version starts a new index
 PAGE = 5000  # rows per Chroma call when reading or writing many chunks
 
 

@@ -63,21 +63,22 @@ class ScriptedLLM:
         return self.stream(prompt, max_tokens, schema).generation()
 
 
-def tiny_pdf(text: str) -> bytes:
-    """A one-page PDF with `text` in Helvetica, built by hand so tests need no PDF writer."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<</Type/Catalog/Pages 2 0 R>>",
-        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
-        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
-        b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream",
-        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
-    ]
+def tiny_pdf(*pages: str) -> bytes:
+    """A PDF with one page per text, each in Helvetica, built by hand so tests need no PDF writer."""
+    n = len(pages)
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", f"<</Type/Pages/Kids[{kids}]/Count {n}>>".encode()]
+    for i, text in enumerate(pages):
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        objects.append(f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents {4 + 2 * i} 0 R"
+                       f"/Resources<</Font<</F1 {3 + 2 * n} 0 R>>>>>>".encode())  # fmt: skip
+        objects.append(b"<</Length %d>>stream\n" % len(stream) + stream + b"\nendstream")
+    objects.append(b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
-    for n, body in enumerate(objects, start=1):
+    for k, body in enumerate(objects, start=1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
