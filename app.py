@@ -5,17 +5,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
 
-from qa.answer import REFUSAL
 from qa.api import answer, engine_for
 from qa.config import Settings
+from qa.conversations import ConversationError, Conversations, Turn
 from qa.errors import QAError
 from qa.llm import backends
-from qa.render import documents_rows, sources_html, trace_markdown
+from qa.render import documents_rows, reply_markdown, sources_for_turn, sources_html, trace_markdown
 from qa.uploads import UploadError, remove_document, store_upload
+from qa.users import login
 
 log = logging.getLogger("qa.app")
 
@@ -68,8 +70,17 @@ BUSY = (gr.update(value="", interactive=False, placeholder=ANSWERING), gr.update
 READY = (gr.update(value="", interactive=True, placeholder=PLACEHOLDER), gr.update(interactive=True))
 
 
+LOCAL_USER = "local"  # whose conversations they are when the app has no logins
+
+
+def new_state() -> dict:
+    """A chat's state: the (question, answer) history the engine reads, the last answer, its saved id."""
+    return {"history": [], "answer": None, "conversation": None}
+
+
 def build_app(base: Settings) -> gr.Blocks:
     """The whole UI for one corpus."""
+    saved = Conversations(base.data_dir / "conversations.sqlite")
 
     def load_doc(source: str):
         from qa.cite import document_text
@@ -82,32 +93,30 @@ def build_app(base: Settings) -> gr.Blocks:
     def busy():  # keeps the question in the box: respond reads it from there
         return gr.update(interactive=False, placeholder=ANSWERING), gr.update(interactive=False)
 
-    def respond(message, chat, state, backend, url, model, top_k):
+    def respond(message, chat, state, backend, url, model, top_k, chosen, request: gr.Request):
         chat = list(chat or [])
-        state = dict(state or {"history": [], "answer": None})
+        state = dict(state or new_state())
         if not message or not message.strip():
             chat.append({"role": "assistant", "content": HINT})
-            yield chat, gr.update(), gr.update(), state, *READY
+            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
             return
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-        yield chat, gr.update(), gr.update(), state, *BUSY
+        yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
         try:
-            final = answer(message, history=state["history"], settings=session_settings(base, backend, url, model, top_k))
-            text = final.text
-            if final.refused:
-                text = f"**{REFUSAL}** " + (
-                    "The closest passages are listed beside the chat as related." if final.related else ""
-                )
-            for w in final.warnings:
-                text += f"\n\n⚠️ {w}"
-            chat[-1] = {"role": "assistant", "content": text}
+            final = answer(message, history=state["history"], settings=session_settings(base, backend, url, model, top_k),
+                           sources=chosen or None)  # fmt: skip
+            chat[-1] = {"role": "assistant", "content": reply_markdown(final.text, final.refused, bool(final.related),
+                                                                       final.warnings)}  # fmt: skip
             if not final.refused:
                 state["history"] = state["history"] + [(message, final.text)]
             state["answer"] = final
-            yield chat, sources_html(final, load_doc), trace_markdown(final), state, *READY
+            user = who(request)
+            state["conversation"] = remember(user, state.get("conversation"), Turn.of(message, final))
+            yield (chat, sources_html(final, load_doc), trace_markdown(final), state, *READY,
+                   conversation_list(user, state["conversation"]))  # fmt: skip
         except QAError as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {e}"}
-            yield chat, gr.update(), gr.update(), state, *READY
+            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
         except Exception as e:  # noqa: BLE001 - the UI must never show a traceback
             log.exception("answer failed")
             chat[-1] = {
@@ -115,11 +124,81 @@ def build_app(base: Settings) -> gr.Blocks:
                 "content": f"⚠️ Something went wrong ({type(e).__name__}). "
                 "Please try again; the app is still running.",
             }
-            yield chat, gr.update(), gr.update(), state, *READY
+            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+
+    def remember(user: str, cid: str | None, turn: Turn) -> str:
+        """Save a finished turn in the chat's conversation, or in a new one (the first turn, or after the
+        conversation was deleted from another tab); the conversation's id."""
+        if cid is not None:
+            try:
+                saved.add(user, cid, turn)
+                return cid
+            except ConversationError:
+                pass
+        cid = saved.create(user, turn.question)
+        saved.add(user, cid, turn)
+        return cid
+
+    def who(request: gr.Request | None) -> str:
+        return (getattr(request, "username", None) or LOCAL_USER) if request is not None else LOCAL_USER
+
+    def conversation_list(user: str, current: str | None = None):
+        items = saved.list(user)
+        return gr.update(choices=[(c.title, c.id) for c in items], value=current)
+
+    def list_conversations(request: gr.Request):
+        return conversation_list(who(request))
+
+    def open_conversation(cid, request: gr.Request):
+        if not cid:
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        try:
+            turns = saved.turns(who(request), cid)
+        except QAError as e:
+            return gr.update(), gr.update(), gr.update(), gr.update(), f"⚠️ {e}"
+        chat, history = [], []
+        for t in turns:
+            chat += [{"role": "user", "content": t.question},
+                     {"role": "assistant", "content": reply_markdown(t.answer, t.refused, bool(t.related))}]
+            if not t.refused:
+                history.append((t.question, t.answer))
+        state = {**new_state(), "history": history, "conversation": cid}
+        last = turns[-1] if turns else None
+        shown = sources_for_turn(last, load_doc) if last else sources_html(None, load_doc)
+        return chat, state, shown, trace_markdown(None), ""
+
+    def new_chat(request: gr.Request):
+        return [], new_state(), sources_html(None, load_doc), trace_markdown(None), conversation_list(who(request))
+
+    def rename_conversation(cid, title, request: gr.Request):
+        user = who(request)
+        if not cid:
+            return gr.update(), "Open a conversation to rename it."
+        try:
+            saved.rename(user, cid, title or "")
+        except QAError as e:
+            return gr.update(), f"⚠️ {e}"
+        return conversation_list(user, cid), "Renamed."
+
+    def delete_conversation(cid, state, request: gr.Request):
+        user = who(request)
+        if not cid:
+            return gr.update(), gr.update(), gr.update(), "Open a conversation to delete it."
+        try:
+            saved.delete(user, cid)
+        except QAError as e:
+            return gr.update(), gr.update(), gr.update(), f"⚠️ {e}"
+        if (state or {}).get("conversation") == cid:
+            return conversation_list(user), [], new_state(), "Deleted."
+        return conversation_list(user), gr.update(), gr.update(), "Deleted."
 
     def doc_table():
         rows = documents_rows(engine_for(base).index.metadata())
         return gr.update(value=rows), gr.update(choices=[r[0] for r in rows], value=None)
+
+    def doc_lists():
+        table, pick = doc_table()
+        return table, pick, gr.update(choices=pick["choices"])
 
     def add_files(files, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
         notes = []
@@ -132,25 +211,33 @@ def build_app(base: Settings) -> gr.Blocks:
             except UploadError as e:
                 notes.append(f"✗ {e}")
         report = engine_for(base).ingest(progress=lambda d, t, n: progress((d, max(t, 1)), desc=f"indexing {n}"))
-        table, choices = doc_table()
-        return "\n".join(notes + [report.summary()]), table, choices
+        return "\n".join(notes + [report.summary()]), *doc_lists()
 
     def remove(source):
         if not source:
-            return "Choose a document to remove.", *doc_table()
+            return "Choose a document to remove.", *doc_lists()
         try:
             remove_document(base.docs_dir, source)
         except UploadError as e:
-            return str(e), *doc_table()
+            return str(e), *doc_lists()
         report = engine_for(base).ingest()
-        return f"Removed {source} (kept in .removed/). " + report.summary(), *doc_table()
+        return f"Removed {source} (kept in .removed/). " + report.summary(), *doc_lists()
 
     with gr.Blocks(title="qa — answers from your documents") as demo:
         gr.Markdown(
             "## qa — ask your documents\nEvery answer is cited to the passage it came from, "
             "or you are told the documents don't say."
         )
-        state = gr.State({"history": [], "answer": None})
+        state = gr.State(new_state())
+        with gr.Sidebar(label="Conversations", open=True, elem_id="qa-sidebar"):
+            new = gr.Button("New chat", elem_id="qa-new-chat")
+            conversations = gr.Radio([], label="Conversations", elem_id="qa-conversations")
+            with gr.Accordion("Rename or delete", open=False):
+                new_title = gr.Textbox(label="New name", max_lines=1)
+                with gr.Row():
+                    rename_btn = gr.Button("Rename", size="sm")
+                    delete_btn = gr.Button("Delete", size="sm", variant="stop")
+            conv_status = gr.Markdown(elem_id="qa-conv-status")
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -165,6 +252,8 @@ def build_app(base: Settings) -> gr.Blocks:
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                    within = gr.Dropdown([], value=[], multiselect=True, label="Answer from (all documents if none "
+                                         "is chosen)", elem_id="qa-within")  # fmt: skip
                     with gr.Accordion("Settings", open=False):
                         choices = sorted(backends())
                         backend = gr.Radio(
@@ -200,16 +289,30 @@ def build_app(base: Settings) -> gr.Blocks:
                     rm = gr.Button("Remove from index")
             status = gr.Markdown(elem_id="qa-doc-status")
 
-        io = [box, chat, state, backend, url, model, top_k]
-        out = [chat, sources, trace, state, box, send]
+        io = [box, chat, state, backend, url, model, top_k, within]
+        out = [chat, sources, trace, state, box, send, conversations]
         # While an answer is coming, the box and the button are disabled, so a second question cannot be
         # typed and silently dropped (Gradio ignores a trigger while the same event is pending). `busy` runs
         # outside the queue, so they are disabled at once even when other users fill the queue.
         send.click(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name="ask")
         box.submit(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name=False)
-        add.click(add_files, [upload], [status, table, pick], api_name="upload")
-        rm.click(remove, [pick], [status, table, pick], api_name="remove")
-        demo.load(doc_table, None, [table, pick], api_name=False)
+        add.click(add_files, [upload], [status, table, pick, within], api_name="upload")
+        rm.click(remove, [pick], [status, table, pick, within], api_name="remove")
+        demo.load(doc_lists, None, [table, pick, within], api_name=False)
+        demo.load(list_conversations, None, [conversations], api_name=False)
+
+        def saved_conversations(request: gr.Request) -> list[dict]:
+            """The logged-in user's saved conversations (id, title, last used, turns), most recent first."""
+            return [asdict(c) for c in saved.list(who(request))]
+
+        gr.api(saved_conversations, api_name="list_conversations")
+        conversations.input(open_conversation, [conversations], [chat, state, sources, trace, conv_status],
+                            api_name="open")  # fmt: skip
+        new.click(new_chat, None, [chat, state, sources, trace, conversations], api_name="new_chat")
+        rename_btn.click(rename_conversation, [conversations, new_title], [conversations, conv_status],
+                         api_name="rename")  # fmt: skip
+        delete_btn.click(delete_conversation, [conversations, state], [conversations, chat, state, conv_status],
+                         api_name="delete")  # fmt: skip
     return demo
 
 
@@ -249,10 +352,11 @@ def main() -> int:
     except QAError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    auth = None
-    if settings.auth:
-        user, _, password = settings.auth.get_secret_value().partition(":")
-        auth = (user, password)
+    try:
+        auth = login(settings.auth.get_secret_value()) if settings.auth else None
+    except QAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     warning = exposure_warning(settings)
     if warning:
         log.warning(warning)

@@ -99,6 +99,18 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_user(args) -> int:
+    import getpass
+
+    from .users import add_user
+
+    path = Path(args.file) if args.file else Settings().data_dir / "users"
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("password: ")
+    add_user(path, args.name, password)
+    print(f"user {args.name} saved in {path}; start the app with QA_AUTH={path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="qa", description="Question answering over a folder of documents.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -119,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     ps.add_argument("--docs", help="folder of documents")
     ps.add_argument("--backend", choices=sorted(backends()))
     ps.set_defaults(func=cmd_serve)
+    pu = sub.add_parser("user", help="manage the app's logins")
+    pu_sub = pu.add_subparsers(dest="action", required=True)
+    pua = pu_sub.add_parser("add", help="add a user, or set a user's password (read from the terminal or stdin)")
+    pua.add_argument("name")
+    pua.add_argument("--file", help="the users file (default: users in the data folder); point QA_AUTH at it")
+    pua.set_defaults(func=cmd_user)
     args = p.parse_args(argv)
     try:
         return args.func(args)

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     # --- app ---
     host: str = Field("127.0.0.1", description="Address the app binds to.")
     port: int = Field(7860, gt=0, lt=65536, description="Port the app listens on.")
-    auth: SecretStr | None = Field(None, description="user:password to require a login in the app.")
+    auth: SecretStr | None = Field(
+        None, description="Logins for the app: 'user:password', or the path of a users file (qa user add NAME)."
+    )
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file the app accepts for upload.")
 
     # --- API server (qa serve) ---

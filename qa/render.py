@@ -6,7 +6,7 @@ import html
 import time
 from collections.abc import Callable
 
-from .answer import Answer
+from .answer import REFUSAL, Answer, Trace
 from .cite import Citation
 
 CONTEXT_CHARS = 220
@@ -80,6 +80,19 @@ def _hits_table(rows, title: str) -> str:
     lines = [f"**{title}**", "", "| # | file | chars | score |", "|---|---|---|---|"]
     lines += [f"| {i} | {h.source} | {h.start}–{h.end} | {h.score:.4f} |" for i, h in enumerate(rows, start=1)]
     return "\n".join(lines) + "\n"
+
+
+def reply_markdown(text: str, refused: bool, has_related: bool, warnings: tuple[str, ...] = ()) -> str:
+    """An answer as the chat shows it: the text with its markers, or the refusal pointing at the related
+    passages, and any warnings."""
+    if refused:
+        text = f"**{REFUSAL}** " + ("The closest passages are listed beside the chat as related." if has_related else "")
+    return text + "".join(f"\n\n⚠️ {w}" for w in warnings)
+
+
+def sources_for_turn(turn, load_doc: Callable[[str], str | None]) -> str:
+    """The sources panel for a saved turn (its citations, or the related passages of a refusal)."""
+    return sources_html(Answer(turn.answer, turn.refused, turn.citations, Trace("", ""), turn.related), load_doc)
 
 
 def trace_markdown(a: Answer | None) -> str:
