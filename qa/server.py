@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from .answer import Answer, Event, History
 from .config import Settings
 from .errors import ConfigError, CorpusError, EmptyQuestionError, IndexDamagedError, IndexUnavailableError, QAError
 
+log = logging.getLogger("qa.server")
 MODEL_ID = "qa"
 MAX_BODY = 1 << 20  # bytes: a conversation far longer than any question needs, far smaller than a memory risk
 Ask = Callable[[str, History, tuple[str, ...] | None], Iterator[Event]]
@@ -127,7 +129,15 @@ def sse(events: Iterator[Event], rid: str) -> Iterator[str]:
                             warnings=list(e.answer.warnings))  # fmt: skip
     except QAError as err:  # headers are sent: the error goes in the stream, as OpenAI's does
         yield f"data: {json.dumps(RequestError(_status(err), str(err)).body())}\n\n"
+    except Exception as err:  # noqa: BLE001 - a client gets a message, never a cut stream; the log has the rest
+        log.exception("answer failed")
+        yield f"data: {json.dumps(_internal(err).body())}\n\n"
     yield "data: [DONE]\n\n"
+
+
+def _internal(err: Exception) -> RequestError:
+    return RequestError(500, f"Something went wrong ({type(err).__name__}); the server is still running.",
+                        "server_error")  # fmt: skip
 
 
 def _status(err: QAError) -> int:
@@ -173,6 +183,11 @@ def create_app(settings: Settings, ask: Ask | None = None) -> FastAPI:
     @app.exception_handler(RequestError)
     async def request_error(_request, err: RequestError):
         return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request, err: Exception):
+        log.exception("request failed")
+        return JSONResponse(_internal(err).body(), status_code=500)
 
     @app.middleware("http")
     async def authorise(request: Request, call_next):

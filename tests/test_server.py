@@ -169,3 +169,12 @@ def test_qa_serve_refuses_to_listen_beyond_loopback_without_a_key():
 
     out = run_cli({"QA_API_KEY": ""}, "serve", "--host", "0.0.0.0", "--port", "1")
     assert out.returncode == 2 and "QA_API_KEY" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_bug_is_an_openai_style_500_not_a_traceback(settings):
+    def ask(question, history, sources):
+        raise RuntimeError("a bug")
+
+    r = TestClient(create_app(settings, ask), raise_server_exceptions=False).post("/v1/chat/completions",
+                                                                                json=body(Q))  # fmt: skip
+    assert r.status_code == 500 and r.json()["error"]["type"] == "server_error" and "Traceback" not in r.text
