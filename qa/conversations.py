@@ -7,7 +7,6 @@ Every query names the user, so nothing of one user's conversations is reachable 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 import uuid
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from .answer import Answer
 from .cite import Citation
+from .db import connect
 from .errors import QAError
 
 TITLE_CHARS = 60
@@ -56,13 +56,9 @@ class Conversations:
     """Conversations of every user in one SQLite file."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db = connect(path)
         with self._db:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS conversation(id TEXT PRIMARY KEY, user TEXT NOT NULL, title TEXT, "
                 "created REAL, updated REAL)"

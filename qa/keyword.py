@@ -10,11 +10,11 @@ porter tokenizer, so the keyword side and evidence scoring agree on what a word 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from .db import connect
 from .index import Hit, StoredChunk, breaks
 from .text import terms
 
@@ -26,17 +26,14 @@ class KeywordIndex:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db = connect(path)
         with self._db:
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
                 # Emptied here; the engine sees the ids differ from the store's and refills it.
                 self._db.execute("DROP TABLE IF EXISTS fts")
                 self._db.execute("DROP TABLE IF EXISTS chunk")
                 self._db.execute(f"PRAGMA user_version={SCHEMA}")
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS chunk(rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, "
                 "source TEXT, title TEXT, start INTEGER, end_ INTEGER, page INTEGER, page_breaks TEXT)"

@@ -57,6 +57,22 @@ def start_cli(env: dict, *args: str, quiet: bool = False) -> subprocess.Popen:
     )
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float, why=lambda: "") -> None:
+    """Poll `url` until it answers; fail with `why()` if the process exits or time runs out first."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up (exit {proc.poll()}): {why()}") from None
+            time.sleep(0.5)
+
+
 def index_state(settings: Settings) -> list[tuple]:
     """What an index holds, chunk by chunk, independent of ids and order (to compare two indexes)."""
     from qa.store import Store

@@ -3,15 +3,13 @@
 
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
 from qa.bundled import DEFAULT_READER, bundled
 from qa.cite import document_text, is_exact
 from qa.pipeline import Engine
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +25,7 @@ def server(tmp_path_factory):
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"llama_cpp.server did not start: {log.read_text()[-2000:]}") from None
-                time.sleep(0.5)
+        wait_until_up(f"{url}/models", proc, 120, lambda: log.read_text()[-2000:])
         yield url
     finally:
         proc.terminate()

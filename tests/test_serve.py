@@ -4,13 +4,11 @@
 import json
 import shutil
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
 from qa.extract import document_text
-from tests.conftest import SEEDS, free_port, start_cli
+from tests.conftest import SEEDS, free_port, start_cli, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +24,7 @@ def served(tmp_path_factory):
                      quiet=True)  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/models", timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"qa serve did not start (exit {proc.poll()})") from None
-                time.sleep(1)
+        wait_until_up(f"{url}/models", proc, 600)
         yield url, docs, port
     finally:
         proc.terminate()
