@@ -10,12 +10,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from qa.api import answer, engine_for
 from qa.config import Settings
 from qa.conversations import ConversationError, Conversations, Turn
+from qa.display import documents_rows, reply_markdown, sources_for_turn, sources_html, trace_markdown
+from qa.engines import answer, engine_for
 from qa.errors import QAError
 from qa.llm import backends
-from qa.render import documents_rows, reply_markdown, sources_for_turn, sources_html, trace_markdown
 from qa.uploads import UploadError, remove_document, store_upload
 from qa.users import login
 

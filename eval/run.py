@@ -14,7 +14,7 @@ from .score import Row, score_row
 
 def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
     """Every pair through qa.answer, with its history."""
-    from qa.api import engine_for
+    from qa.engines import engine_for
 
     engine_for(settings).warm_up()  # loads the models and the index, so latency measures answering only
     rows = []
@@ -39,7 +39,7 @@ def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
 
 def run_baseline(pairs: list[Pair], settings: Settings, name: str, progress=None) -> list[Row]:
     """Every pair through one stock LlamaIndex pipeline (eval/baseline.py), with its chat history."""
-    from qa.api import engine_for
+    from qa.engines import engine_for
 
     from .baseline import BASELINES
 

@@ -1,9 +1,9 @@
 """qa: question answering over a folder of documents, with every answer cited."""
 
 from .answer import Answer, Claim, Event, Trace
-from .api import answer, answer_stream, ingest
 from .cite import Citation, document_text
 from .config import Settings
+from .engines import answer, answer_stream, ingest
 from .errors import QAError
 from .ingest import IngestReport
 from .pipeline import Engine

@@ -37,7 +37,7 @@ def progress_bar():
 
 
 def cmd_ingest(args) -> int:
-    from .api import engine_for
+    from .engines import engine_for
 
     settings = _settings(args)
     if args.rebuild:
@@ -62,7 +62,7 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .api import answer, engine_for
+    from .engines import answer, engine_for
 
     settings = _settings(args)
     engine_for(settings).warm_up()

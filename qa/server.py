@@ -166,7 +166,7 @@ def check_exposure(settings: Settings, host: str) -> None:
 
 
 def default_ask(settings: Settings) -> Ask:
-    from .api import answer_stream
+    from .engines import answer_stream
 
     def ask(question: str, history: History, sources: tuple[str, ...] | None) -> Iterator[Event]:
         return answer_stream(question, history, settings, sources=sources)
@@ -272,7 +272,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     check_exposure(settings, host)
-    from .api import engine_for
+    from .engines import engine_for
 
     engine_for(settings).warm_up()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
