@@ -1,5 +1,6 @@
-"""The public API behind `from qa import answer, answer_stream, ingest`. One engine per index per process, built once; models
-shared between engines and requests that use the same ones (as each backend's record allows)."""
+"""The public API behind `from qa import answer, answer_stream, ingest`. One engine per index per process,
+built once; models shared between engines and requests that use the same ones (as each backend's record
+allows)."""
 
 from __future__ import annotations
 
