@@ -36,6 +36,44 @@ class Document:
     tabular: bool = False
 
 
+def is_header(cells: list[str]) -> bool:
+    """A table's first row names its columns when every cell is a distinct word, not a number."""
+    filled = [c for c in cells if c]
+    return len(filled) == len(cells) > 1 and len(set(filled)) == len(filled) and not any(_number(c) for c in filled)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
+class _Table:
+    """A table's rows as lines: the header as it is, then each row with its column names ("Branch: Kingsmead |
+    Volunteers: 14"), so a row read alone (an evidence sentence, a chunk without the header) still says what
+    each value is."""
+
+    def __init__(self, out: _Writer) -> None:
+        self.out, self.header = out, None
+
+    def row(self, cells: list[str]) -> None:
+        while cells and not cells[-1]:
+            cells = cells[:-1]
+        if not cells:
+            return
+        if self.header is None:
+            self.header = cells if is_header(cells) else []
+            self.out.line(CELL_SEP.join(cells))
+            return
+        if self.header:
+            cells = [f"{h}: {c}" if h and c else c for h, c in zip(self.header, cells, strict=False)] + cells[
+                len(self.header) :
+            ]
+        self.out.line(CELL_SEP.join(cells))
+
+
 class _Writer:
     """Text built line by line, remembering where each page starts."""
 
@@ -127,14 +165,12 @@ def read_xlsx(path: Path) -> Document:
     try:
         for sheet in book.worksheets:
             out.line(f"# {sheet.title}")
+            table = _Table(out)
             for row in sheet.iter_rows(values_only=True):
                 cells += len(row)
                 if cells > MAX_CELLS:
                     raise FormatError(f"more than {MAX_CELLS:,} cells")
-                values = [_cell(v) for v in row]
-                while values and not values[-1]:
-                    values.pop()
-                out.line(CELL_SEP.join(values))
+                table.row([_cell(v) for v in row])
     finally:
         book.close()
     return out.document(tabular=True)
@@ -159,8 +195,9 @@ def read_csv(data: bytes) -> Document:
     except csv.Error:
         dialect = csv.excel
     out = _Writer()
+    table = _Table(out)
     for row in csv.reader(io.StringIO(text), dialect):
-        out.line(CELL_SEP.join(c.strip() for c in row))
+        table.row([c.strip() for c in row])
     return out.document(tabular=True)
 
 

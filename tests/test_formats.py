@@ -34,7 +34,7 @@ def test_each_format_becomes_text_with_its_pages(folder):
     assert "Works begin in June." in pptx.text[pptx.pages[2]:]
     xlsx = read_document(folder / "branches.xlsx")
     assert xlsx.tabular and xlsx.text.splitlines()[:2] == ["# Branches", "Branch | Volunteers | Opened"]
-    assert xlsx.text.splitlines()[-1] == "Eastgate | 9 | 2001"
+    assert xlsx.text.splitlines()[-1] == "Branch: Eastgate | Volunteers: 9 | Opened: 2001"  # a row says what it holds
     csv = read_document(folder / "routes.csv")
     assert csv.text.splitlines()[0] == "Stop | Route | Frequency" and csv.tabular
     epub = read_document(folder / "keepers.epub")
@@ -102,3 +102,23 @@ def test_uploads_accept_the_new_formats(tmp_path, folder):
     for name in ("orchard.docx", "bridge.pptx", "branches.xlsx", "routes.csv", "keepers.epub"):
         store_upload(tmp_path / "up", name, (folder / name).read_bytes(), 10 * 2**20)
     assert len(list((tmp_path / "up").iterdir())) == 5
+
+
+@pytest.mark.slow
+def test_with_the_bundled_models_each_file_answers_its_own_question(tmp_path_factory):
+    """The default embedder and reader over the folder: each question answered (or honestly refused) from the
+    right file, cited exactly, with the right page; most of them answered."""
+    from qa import answer
+
+    folder = make_folder(tmp_path_factory.mktemp("formats") / "docs")
+    s = Settings(docs_dir=folder, data_dir=tmp_path_factory.mktemp("formats-data"), llm="local")
+    answered = 0
+    for question, phrase, source, page in QUESTIONS:
+        a = answer(question, settings=s)
+        if a.refused:
+            continue
+        answered += 1
+        c = a.citations[0]
+        assert (c.source, c.page) == (source, page) and phrase in c.quote, (question, a.text, c)
+        assert is_exact(c, document_text(c.source, folder))
+    assert answered >= 5, answered
