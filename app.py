@@ -252,8 +252,10 @@ def build_app(base: Settings) -> gr.Blocks:
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                    within = gr.Dropdown([], value=[], multiselect=True, label="Answer from (all documents if none "
-                                         "is chosen)", elem_id="qa-within")  # fmt: skip
+                    # Custom values are let through to the engine, which names any document not in the index.
+                    within = gr.Dropdown(engine_for(base).index.sources(), value=[], multiselect=True,
+                                         allow_custom_value=True, label="Answer from (all documents if none is "
+                                         "chosen)", elem_id="qa-within")  # fmt: skip
                     with gr.Accordion("Settings", open=False):
                         choices = sorted(backends())
                         backend = gr.Radio(
@@ -305,14 +307,31 @@ def build_app(base: Settings) -> gr.Blocks:
             """The logged-in user's saved conversations (id, title, last used, turns), most recent first."""
             return [asdict(c) for c in saved.list(who(request))]
 
+        def conversation_turns(conversation_id: str, request: gr.Request) -> list[dict]:
+            """One of the logged-in user's conversations, turn by turn, with each turn's citations."""
+            return [asdict(t) for t in saved.turns(who(request), conversation_id)]
+
+        def rename_saved(conversation_id: str, title: str, request: gr.Request) -> str:
+            """Rename one of the logged-in user's conversations."""
+            saved.rename(who(request), conversation_id, title)
+            return title
+
+        def delete_saved(conversation_id: str, request: gr.Request) -> str:
+            """Delete one of the logged-in user's conversations."""
+            saved.delete(who(request), conversation_id)
+            return conversation_id
+
         gr.api(saved_conversations, api_name="list_conversations")
+        gr.api(conversation_turns, api_name="conversation")
+        gr.api(rename_saved, api_name="rename_conversation")
+        gr.api(delete_saved, api_name="delete_conversation")
         conversations.input(open_conversation, [conversations], [chat, state, sources, trace, conv_status],
-                            api_name="open")  # fmt: skip
-        new.click(new_chat, None, [chat, state, sources, trace, conversations], api_name="new_chat")
+                            api_name=False)  # fmt: skip
+        new.click(new_chat, None, [chat, state, sources, trace, conversations], api_name=False)
         rename_btn.click(rename_conversation, [conversations, new_title], [conversations, conv_status],
-                         api_name="rename")  # fmt: skip
+                         api_name=False)  # fmt: skip
         delete_btn.click(delete_conversation, [conversations, state], [conversations, chat, state, conv_status],
-                         api_name="delete")  # fmt: skip
+                         api_name=False)  # fmt: skip
     return demo
 
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 
 def _ask(client, question, chat=None, backend="local", llm_url="", model=""):
-    chat, sources, trace, _box = client.predict(question, chat or [], backend, llm_url, model, 3, api_name="/ask")
+    chat, sources, trace, *_ = client.predict(question, chat or [], backend, llm_url, model, 3, api_name="/ask")
     return chat, sources, trace
 
 
@@ -97,7 +97,7 @@ def test_upload_good_and_bad_files(app, tmp_path):
     binary.write_bytes(b"\x00\x01PNG\x00" * 10)
     huge = tmp_path / "huge.txt"
     huge.write_text("word " * 300_000)
-    status, table, _ = client.predict(
+    status, table, *_ = client.predict(
         [handle_file(str(good)), handle_file(str(binary)), handle_file(str(huge))], api_name="/upload"
     )
     assert "✓ zoo.md" in status and "binary" in status and "limit" in status
@@ -106,7 +106,7 @@ def test_upload_good_and_bad_files(app, tmp_path):
     chat, sources, _ = _ask(client, "How old did Gerald the giraffe turn?")
     assert "31" in message_text(chat[-1]) and "zoo.md" in sources
 
-    status, table, _ = client.predict("zoo.md", api_name="/remove")
+    status, table, *_ = client.predict("zoo.md", api_name="/remove")
     assert "Removed zoo.md" in status and "zoo.md" not in _files(table)
 
 
@@ -255,8 +255,11 @@ def test_conversations_are_saved_per_user_and_survive_a_kill_9(tmp_path):
         assert mine["turns"] == 2 and mine["title"] == "Who is the Ofsted chief inspector?"
         bob = Client(url, verbose=False, auth=("bob", "bob-password"))
         assert bob.predict(api_name="/list_conversations") == []
-        _chat, _state, _sources, _trace, status = bob.predict(mine["id"], api_name="/open")
-        assert "does not exist" in status
+        for call in (lambda: bob.predict(mine["id"], api_name="/conversation"),
+                     lambda: bob.predict(mine["id"], "mine now", api_name="/rename_conversation"),
+                     lambda: bob.predict(mine["id"], api_name="/delete_conversation")):  # fmt: skip
+            with pytest.raises(Exception):  # noqa: B017 - gradio_client's AppError: the conversation is not bob's
+                call()
     finally:
         proc.kill()  # kill -9: no shutdown of any kind
         proc.wait(timeout=30)
@@ -265,10 +268,11 @@ def test_conversations_are_saved_per_user_and_survive_a_kill_9(tmp_path):
         ann = Client(url, verbose=False, auth=("ann", "ann-password"))
         (again,) = ann.predict(api_name="/list_conversations")
         assert again["id"] == mine["id"] and again["turns"] == 2
-        chat, *_ = ann.predict(mine["id"], api_name="/open")
-        texts = [message_text(m) for m in chat]
-        assert texts[0] == "Who is the Ofsted chief inspector?" and "Featherstone" in texts[3], texts
-        ann.predict(mine["id"], "Ofsted", api_name="/rename")
+        turns = ann.predict(mine["id"], api_name="/conversation")
+        assert [t["question"] for t in turns] == ["Who is the Ofsted chief inspector?",
+                                                  "Who is the MP for Hornsey and Wood Green?"]  # fmt: skip
+        assert "Featherstone" in turns[1]["answer"] and "Featherstone" in turns[1]["citations"][0]["quote"]
+        ann.predict(mine["id"], "Ofsted", api_name="/rename_conversation")
         assert ann.predict(api_name="/list_conversations")[0]["title"] == "Ofsted"
         assert Client(url, verbose=False, auth=("bob", "bob-password")).predict(api_name="/list_conversations") == []
     finally:
