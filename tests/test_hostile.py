@@ -138,12 +138,16 @@ def test_a_100k_character_question_end_to_end_with_the_reader(tmp_path, reader):
     filler = " and please be thorough about the Haringey review" * 2100
     question = ("Who is the Ofsted chief inspector?" + filler)[:100_000]
     assert len(question) == 100_000
-    t0 = time.perf_counter()
+    reader.prompts.clear()
     a = engine.answer(question)
-    seconds = time.perf_counter() - t0
     assert len(a.trace.query) <= s.max_question_chars and question.startswith(a.trace.query)
     assert not a.trace.query.endswith(" ")
     told = [w for w in a.warnings if f"longer than {s.max_question_chars} characters" in w]
     assert told and f"first {len(a.trace.query)} were used" in told[0], a.warnings
     assert a.refused or (a.citations and "Gilbert" in a.text)
-    assert seconds < 3 * QUESTION_SECONDS, seconds  # the reader reads the cut question plus the evidence
+    # The reader reads the cut question plus the evidence, never the 100k characters. (This used to be a time
+    # limit, 15 s; on a 2-core machine twice as slow as the one it was set on it took 18-36 s for the same
+    # prompt with the old code and the new: how long belongs in bench/, what the model is given belongs here.)
+    (prompt,) = reader.prompts
+    evidence = sum(len(x.text) + 8 for x in a.trace.shown)
+    assert len(prompt.user) <= s.max_question_chars + evidence + 100, len(prompt.user)
