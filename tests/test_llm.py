@@ -184,3 +184,24 @@ def test_an_engine_that_was_never_warmed_up_answers_a_question_the_same_before_a
     assert held()[0] == anchor
     assert (again.text, again.refused, again.citations) == (first.text, first.refused, first.citations)
     assert again.trace.signals == first.trace.signals and again.trace.confidence == first.trace.confidence
+
+
+def test_a_llama_cpp_failure_is_a_backend_error_and_the_cache_goes_back_to_the_fixed_start(monkeypatch):
+    """A prompt llama.cpp refuses (past the context, say) reaches the answerer as BackendError, whose fallback
+    keeps the user's answer; the context is left holding its fixed start."""
+    from qa.errors import BackendError
+    from qa.llm import Prompt
+
+    llm = LlamaCppLLM(Path("model.gguf"), chat=True)
+    ctx = _Cached()
+
+    def refuse(**kwargs):
+        raise ValueError("Requested tokens (5000) exceed context window of 4096")
+
+    ctx.create_chat_completion = refuse
+    llm._llm = ctx
+    monkeypatch.setattr(llm, "warm_up", lambda: None)
+    monkeypatch.setattr(llm, "anchor", lambda c, p: [1, 2, 3])
+    with pytest.raises(BackendError, match="exceed context window"):
+        llm.generate(Prompt("system", "question"), 8)
+    assert ctx.n_tokens == 3 and ctx.evals == [(0, [1, 2, 3])]

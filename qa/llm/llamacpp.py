@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelError
+from ..errors import BackendError, ModelError
 from . import sampler
 from .types import TOP_ALTERNATIVES, Prompt, Stream, Token
 
@@ -131,6 +131,8 @@ class LlamaCppLLM:
                         yield from self._tokens_so_far(chosen, steps, done)
                         done = len(chosen)
                     yield from self._tokens_so_far(chosen, steps, done)
+                except (ValueError, RuntimeError) as e:  # llama.cpp's own failures (a prompt past n_ctx, ...)
+                    raise BackendError(f"The local model failed: {e}") from e
                 finally:
                     sampler.cut(ctx, len(anchor))
 
