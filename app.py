@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import sys
 from dataclasses import asdict
@@ -16,6 +15,7 @@ from qa.display import documents_rows, reply_markdown, sources_for_turn, sources
 from qa.engines import answer, engine_for
 from qa.errors import QAError
 from qa.llm import backends
+from qa.server import is_loopback
 from qa.uploads import UploadError, remove_document, store_upload
 from qa.users import login
 
@@ -339,16 +339,9 @@ def build_app(base: Settings) -> gr.Blocks:
 APP_KWARGS = {"openapi_url": None}
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 def exposure_warning(settings: Settings) -> str | None:
     """A loud warning when the app listens beyond this machine without a login."""
-    if _is_loopback(settings.host) or settings.auth:
+    if is_loopback(settings.host) or settings.auth:
         return None
     return (
         f"!!! WARNING: qa is listening on {settings.host}:{settings.port} WITHOUT A LOGIN. Anyone who can "
