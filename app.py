@@ -9,10 +9,19 @@ from pathlib import Path
 
 import gradio as gr
 
+from qa.claims import join
 from qa.config import Settings
 from qa.conversations import ConversationError, Conversations, Turn
-from qa.display import documents_rows, reply_markdown, sources_for_turn, sources_html, trace_markdown
-from qa.engines import answer, engine_for
+from qa.display import (
+    documents_rows,
+    progress_markdown,
+    reply_markdown,
+    sources_for_turn,
+    sources_html,
+    trace_markdown,  # fmt: skip
+    welcome_markdown,
+)
+from qa.engines import answer_stream, engine_for
 from qa.errors import QAError
 from qa.llm import backends
 from qa.server import is_loopback
@@ -75,7 +84,7 @@ LOCAL_USER = "local"  # whose conversations they are when the app has no logins
 
 def new_state() -> dict:
     """A chat's state: the (question, answer) history the engine reads, the last answer, its saved id."""
-    return {"history": [], "answer": None, "conversation": None}
+    return {"history": [], "answer": None, "conversation": None, "answers": {}}
 
 
 def build_app(base: Settings) -> gr.Blocks:
@@ -90,8 +99,11 @@ def build_app(base: Settings) -> gr.Blocks:
         except Exception:  # noqa: BLE001 - a vanished file just shows the passage alone
             return None
 
-    def busy():  # keeps the question in the box: respond reads it from there
-        return gr.update(interactive=False, placeholder=ANSWERING), gr.update(interactive=False)
+    def take(message):
+        """The quick first step: the question leaves the box (cleared every time) for `pending`, and the box
+        and Ask button wait while the answer comes; Stop is offered."""
+        return (gr.update(value="", interactive=False, placeholder=ANSWERING), gr.update(interactive=False),
+                message or "", gr.update(visible=True))  # fmt: skip
 
     def respond(message, chat, state, backend, url, model, top_k, chosen, request: gr.Request):
         chat = list(chat or [])
@@ -103,13 +115,25 @@ def build_app(base: Settings) -> gr.Blocks:
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
         try:
-            final = answer(message, history=state["history"], settings=session_settings(base, backend, url, model, top_k),
-                           sources=chosen or None)  # fmt: skip
+            settings = session_settings(base, backend, url, model, top_k)
+            claims: list[str] = []
+            final = None
+            for event in answer_stream(message, history=state["history"], settings=settings, sources=chosen or None):
+                if event.kind == "answer":
+                    final = event.answer
+                    break
+                if event.kind == "claim":
+                    claims.append(event.claim.text)
+                    chat[-1] = {"role": "assistant", "content": join(claims)}
+                elif not claims:  # what the engine is doing, or the reader's words so far, until a claim is in
+                    chat[-1] = {"role": "assistant", "content": progress_markdown(event)}
+                yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
             chat[-1] = {"role": "assistant", "content": reply_markdown(final.text, final.refused, bool(final.related),
                                                                        final.warnings)}  # fmt: skip
             if not final.refused:
                 state["history"] = state["history"] + [(message, final.text)]
             state["answer"] = final
+            state["answers"] = {**state.get("answers", {}), str(len(chat) - 1): final}  # (stopped() reads it)
             user = who(request)
             state["conversation"] = remember(user, state.get("conversation"), Turn.of(message, final))
             yield (chat, sources_html(final, load_doc), trace_markdown(final), state, *READY,
@@ -125,6 +149,13 @@ def build_app(base: Settings) -> gr.Blocks:
                 "Please try again; the app is still running.",
             }
             yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+
+    def stopped(chat, state):
+        """Stop: the answer being made is dropped (nothing half-made is kept as an answer); the box is back."""
+        chat = list(chat or [])
+        if chat and chat[-1].get("role") == "assistant" and str(len(chat) - 1) not in (state or {}).get("answers", {}):
+            chat[-1] = {"role": "assistant", "content": "*Stopped.*"}
+        return chat, *READY, gr.update(visible=False)
 
     def remember(user: str, cid: str | None, turn: Turn) -> str:
         """Save a finished turn in the chat's conversation, or in a new one (the first turn, or after the
@@ -167,8 +198,11 @@ def build_app(base: Settings) -> gr.Blocks:
         shown = sources_for_turn(last, load_doc) if last else sources_html(None, load_doc)
         return chat, state, shown, trace_markdown(None), ""
 
+    def welcome() -> list[dict]:
+        return [{"role": "assistant", "content": welcome_markdown(engine_for(base).index.metadata())}]
+
     def new_chat(request: gr.Request):
-        return [], new_state(), sources_html(None, load_doc), trace_markdown(None), conversation_list(who(request))
+        return welcome(), new_state(), sources_html(None, load_doc), trace_markdown(None), conversation_list(who(request))
 
     def rename_conversation(cid, title, request: gr.Request):
         user = who(request)
@@ -251,6 +285,7 @@ def build_app(base: Settings) -> gr.Blocks:
                             max_lines=4,
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
+                        stop = gr.Button("Stop", variant="stop", scale=1, visible=False, elem_id="qa-stop")
                     gr.Examples(EXAMPLES, inputs=box, label="Examples")
                     # Custom values are let through to the engine, which names any document not in the index.
                     within = gr.Dropdown(engine_for(base).index.sources(), value=[], multiselect=True,
@@ -291,17 +326,31 @@ def build_app(base: Settings) -> gr.Blocks:
                     rm = gr.Button("Remove from index")
             status = gr.Markdown(elem_id="qa-doc-status")
 
-        io = [box, chat, state, backend, url, model, top_k, within]
+        pending = gr.State("")
+        io = [pending, chat, state, backend, url, model, top_k, within]
         out = [chat, sources, trace, state, box, send, conversations]
-        # While an answer is coming, the box and the button are disabled, so a second question cannot be
-        # typed and silently dropped (Gradio ignores a trigger while the same event is pending). `busy` runs
-        # outside the queue, so they are disabled at once even when other users fill the queue.
-        send.click(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name="ask")
-        box.submit(busy, None, [box, send], queue=False, api_name=False).then(respond, io, out, api_name=False)
+        # The first step runs outside the queue: the box clears and the question moves to `pending` at once,
+        # even when other users fill the queue (a streamed update that clears the box takes effect only once
+        # in Gradio 6, so the box is never cleared from inside `respond`). While an answer comes the box and
+        # Ask wait (Gradio ignores a trigger while the same event is pending), and Stop cancels it.
+        ask1 = send.click(take, [box], [box, send, pending, stop], queue=False, api_name=False)
+        ask2 = box.submit(take, [box], [box, send, pending, stop], queue=False, api_name=False)
+        run1 = ask1.then(respond, io, out, api_name=False)
+        run2 = ask2.then(respond, io, out, api_name=False)
+        # The API's /ask takes the question itself (a State is not an API parameter): same function, an event
+        # no user can trigger.
+        api_ask = gr.Button(visible=False)
+        api_ask.click(respond, [box, *io[1:]], out, api_name="ask")
+        for run in (run1, run2):
+            run.then(lambda: gr.update(visible=False), None, [stop], api_name=False)
+        stop.click(stopped, [chat, state], [chat, box, send, stop], cancels=[run1, run2], queue=False,
+                   api_name=False)  # fmt: skip
         add.click(add_files, [upload], [status, table, pick, within], api_name="upload")
         rm.click(remove, [pick], [status, table, pick, within], api_name="remove")
         demo.load(doc_lists, None, [table, pick, within], api_name=False)
         demo.load(list_conversations, None, [conversations], api_name=False)
+        # On load, not as the chat's initial value: that is in the page config every visitor gets, logged in or not.
+        demo.load(welcome, None, [chat], api_name=False)
 
         def saved_conversations(request: gr.Request) -> list[dict]:
             """The logged-in user's saved conversations (id, title, last used, turns), most recent first."""
@@ -328,6 +377,8 @@ def build_app(base: Settings) -> gr.Blocks:
         conversations.input(open_conversation, [conversations], [chat, state, sources, trace, conv_status],
                             api_name=False)  # fmt: skip
         new.click(new_chat, None, [chat, state, sources, trace, conversations], api_name=False)
+        # The chat's own trash button clears the conversation the engine reads and the sources too.
+        chat.clear(new_chat, None, [chat, state, sources, trace, conversations], api_name=False)
         rename_btn.click(rename_conversation, [conversations, new_title], [conversations, conv_status],
                          api_name=False)  # fmt: skip
         delete_btn.click(delete_conversation, [conversations, state], [conversations, chat, state, conv_status],
@@ -379,6 +430,8 @@ def main() -> int:
         css=CSS,
         show_error=False,
         app_kwargs=APP_KWARGS,
+        run_history=False,  # Gradio's "Runs" page: raw JSON, and answers kept in the browser's storage
+        footer_links=[],  # no links to Gradio's developer pages (API docs, settings, runs) for users
     )
     return 0
 

@@ -4,6 +4,7 @@ the public slice (SQuAD 2.0 training articles), each set beside the baseline in 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -12,13 +13,13 @@ from qa.embed import resolve
 from qa.errors import QAError
 from qa.llm import backends
 
-from . import dataset, public
+from . import dataset, public, synthesis
 from .baseline import BASELINES, configurations
 from .report import headline_table, rows_from_report, write_reports
 from .run import run_baseline, run_qa
 
 HERE = Path(__file__).resolve().parent
-SETS = ("seed-dev", "seed-test", "public-dev", "public-test")
+SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test")
 # The stock pipelines run on the seed dev and test sets and on the public test slice. public-dev is the
 # public slice's tuning half; at about 5 s a question for each baseline it would add about half an hour.
 BASELINE_SETS = ("seed-dev", "seed-test", "public-test")
@@ -53,8 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     if args.render_only:
-        import json
-
         saved = json.loads((args.out / "report.json").read_text(encoding="utf-8"))
         write_reports(args.out, saved["config"], rows_from_report(saved))
         return 0
@@ -73,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(baselines) - set(BASELINES)
         if unknown:
             p.error(f"unknown baseline(s): {', '.join(sorted(unknown))}")
+        for name in [n for n in names if n.startswith("synthesis-")]:
+            qs = synthesis.load(name.removeprefix("synthesis-"))[: args.limit]
+            print(f"{name}: {len(qs)} questions", file=sys.stderr)
+            found = {"qa": synthesis.run_qa(qs, settings)}
+            if not args.no_baseline:
+                found["stock-hybrid"] = synthesis.run_stock(qs, settings)
+            for system, summ in synthesis.report(name, found, args.out).items():
+                print(f"{name} {system}: {json.dumps(summ)}")
+        names = [n for n in names if not n.startswith("synthesis-")]
+        data = {"sets": {}}
         for name in names:
             # Not a hidden folder: llama-index's SimpleDirectoryReader skips everything under one.
             pairs, set_settings = question_set(name, settings, squad, HERE / "work")

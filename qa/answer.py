@@ -36,6 +36,7 @@ class Trace:
     decision: str = ""
     backend: str = ""
     seconds: dict = field(default_factory=dict)
+    left_out: tuple[tuple[str, str], ...] = ()  # points considered and not shown, each with why
 
     def was_shown(self, s: Sentence) -> bool:
         """Whether the reader saw this sentence."""
@@ -65,7 +66,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class Event:
-    """One step of an answer as it is made: `status` (what the engine is doing, in `text`), `claim` (a claim
+    """One step of an answer as it is made: `status` (what the engine is doing, in `text`), `draft` (the
+    reader's answer so far, in `text`: NOT verified, to show as work in progress or ignore), `claim` (a claim
     as soon as it is verified, in `claim`), and last `answer` (the whole Answer, as `qa.answer` returns it)."""
 
     kind: str

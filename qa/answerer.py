@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import reader, verify
@@ -34,16 +36,36 @@ class Draft:
 def draft(llm: LLM | None, question: str, evidence: Evidence) -> Draft:
     """The stage: read the shown evidence with the LLM, or fall back to the best sentence when there is no
     LLM or its backend fails (a failing model never costs the user an answer; a bug in qa still shows)."""
+    *_, last = drafting(llm, question, evidence)
+    return last
+
+
+_PARTIAL = re.compile(r'"answer"\s*:\s*"((?:[^"\\]|\\.)*)')
+
+
+def drafting(llm: LLM | None, question: str, evidence: Evidence) -> Iterator[str | Draft]:
+    """The stage as it runs: the reader's answer so far (unverified text, each time it grows), and last the
+    Draft, checked against the evidence."""
     warning = None
     if llm is not None and evidence.shown:
         try:
-            reading = reader.read(llm, question, evidence.shown)
+            stream = reader.stream(llm, question, evidence.shown)
+            spelled, said = "", ""
+            for token in stream:
+                spelled += token.text
+                m = _PARTIAL.search(spelled)
+                now = m.group(1).strip() if m else ""
+                if now and now != said:
+                    said = now
+                    yield now
+            reading = reader.parse(stream.generation())
         except (BackendError, ModelError) as e:
             warning = f"The reader failed ({e}) - falling back to the extractive answer."
         else:
             support = verify.check(reading.answer, reading.sentence, evidence.shown, question)
-            return Draft(READER, reading.answer, support, reading, verify.echo(reading.answer, question))
+            yield Draft(READER, reading.answer, support, reading, verify.echo(reading.answer, question))
+            return
     best = evidence.shown.index(evidence.best) + 1 if evidence.best else 0
     text = evidence.shown[best - 1].text.strip() if best else ""
-    return Draft(EXTRACTIVE, text, verify.Support(best, 1.0, False, "extractive: the best evidence sentence"),
+    yield Draft(EXTRACTIVE, text, verify.Support(best, 1.0, False, "extractive: the best evidence sentence"),
                  warning=warning)  # fmt: skip

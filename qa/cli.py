@@ -62,11 +62,18 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .engines import answer, engine_for
+    from .claims import piece
+    from .engines import answer_stream, engine_for
 
     settings = _settings(args)
     engine_for(settings).warm_up()
-    a = answer(" ".join(args.question), settings=settings)
+    shown = 0
+    for event in answer_stream(" ".join(args.question), settings=settings):
+        if event.kind == "claim" and not args.json:  # each claim as soon as it is verified
+            print(piece(shown, event.claim.text), end="", flush=True)
+            shown += 1
+        elif event.kind == "answer":
+            a = event.answer
     if args.json:
         out = {
             "text": a.text,
@@ -78,7 +85,7 @@ def cmd_ask(args) -> int:
         }
         print(json.dumps(out, indent=1, ensure_ascii=False))
         return 0
-    print(a.text)
+    print("" if shown else a.text)
     for w in a.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for i, c in enumerate(a.citations or a.related, start=1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import time
 from collections.abc import Callable
 
@@ -12,16 +13,38 @@ from .cite import Citation
 CONTEXT_CHARS = 220
 
 
+_MARKUP = re.compile(r"(\*\*|__|^#{1,6}\s)", re.M)
+
+
+def _show(text: str) -> str:
+    """A slice of a document as HTML text: escaped, without markdown's emphasis and heading marks."""
+    return html.escape(_MARKUP.sub("", text))
+
+
 def _highlight(text: str, start: int, end: int, lo: int, hi: int, mark_id: str = "") -> str:
     """text[lo:hi] as HTML with text[start:end] in a <mark>."""
     ident = f' id="{mark_id}"' if mark_id else ""
-    return (
-        html.escape(text[lo:start])
-        + f"<mark{ident}>"
-        + html.escape(text[start:end])
-        + "</mark>"
-        + html.escape(text[end:hi])
-    )
+    return _show(text[lo:start]) + f"<mark{ident}>" + _show(text[start:end]) + "</mark>" + _show(text[end:hi])
+
+
+def word_window(text: str, start: int, end: int, chars: int) -> tuple[int, int]:
+    """About `chars` of context either side of text[start:end], widened or cut to whole words (to the
+    sentence's start where one begins nearby), never mid-word."""
+    lo, hi = max(0, start - chars), min(len(text), end + chars)
+    if lo:
+        back = max(0, lo - 40)
+        cut = max(text.rfind(". ", back, start), text.rfind("\n", back, start))
+        if cut >= 0 and cut < start:
+            lo = cut + 1
+        else:
+            space = text.find(" ", lo, start)
+            lo = space + 1 if space >= 0 else start
+        while lo < start and text[lo].isspace():
+            lo += 1
+    if hi < len(text):
+        space = text.rfind(" ", end, hi)
+        hi = space if space >= 0 else end
+    return lo, hi
 
 
 def citation_card(n: int | str, c: Citation, doc: str | None) -> str:
@@ -33,11 +56,10 @@ def citation_card(n: int | str, c: Citation, doc: str | None) -> str:
         + "</div>"
     )
     if doc is None or doc[c.start : c.end] != c.quote:
-        body = f'<div class="qa-passage"><mark>{html.escape(c.quote)}</mark></div>'
+        body = f'<div class="qa-passage"><mark>{_show(c.quote)}</mark></div>'
         full = ""
     else:
-        lo = max(0, c.start - CONTEXT_CHARS)
-        hi = min(len(doc), c.end + CONTEXT_CHARS)
+        lo, hi = word_window(doc, c.start, c.end, CONTEXT_CHARS)
         body = (
             '<div class="qa-passage">'
             + ("… " if lo else "")
@@ -95,17 +117,45 @@ def sources_for_turn(turn, load_doc: Callable[[str], str | None]) -> str:
     return sources_html(Answer(turn.answer, turn.refused, turn.citations, Trace("", ""), turn.related), load_doc)
 
 
+def plain_why(a: Answer) -> str:
+    """The first lines of "why these sources?": what was searched, what the answer rests on, how it was checked,
+    or for a refusal what came closest and why it fell short, in words a user reads."""
+    t = a.trace
+    files = len({h.source for h in t.fused})
+    found = f"Searched the documents and found {len(t.fused)} passages in {files} file{'s' * (files != 1)}"
+    found += f" (searched for: *{t.query}*)." if t.query != t.question else "."
+    if a.refused:
+        near = a.related[0] if a.related else None
+        why = ("The closest passages did not state an answer, so none is given."
+               if not t.supported else "An answer was found, but not with enough confidence to show it.")
+        closest = f' The closest passage is from {near.title or near.source}: "{near.quote[:160]}".' if near else ""
+        return f"{found}\n\n{why}{closest} They are shown beside the chat as related, not as support."
+    lines = [found, ""]
+    n = len(a.claims) or 1
+    lines.append(f"The answer rests on {n} sentence{'s' * (n != 1)}, each quoted beside the chat, and each was "
+                 "checked: every word and number of its statement is in the sentence it cites.")
+    if t.left_out:
+        lines.append(f"{len(t.left_out)} other close sentence{'s were' if len(t.left_out) != 1 else ' was'} left "
+                     "out: " + "; ".join(f'"{x[:60]}…" ({why})' for x, why in t.left_out[:3]) + ".")
+    return "\n".join(lines)
+
+
 def trace_markdown(a: Answer | None) -> str:
-    """The "why these sources?" view: query, the three lists, and what evidence was kept or cut."""
+    """The "why these sources?" view: in plain words first, then (behind a toggle) the query, the three
+    ranked lists, the reader's reply, the checks and the timings."""
     if a is None:
         return "Ask a question to see how its sources were chosen."
     t = a.trace
     parts = [
-        f"**Question:** {t.question}",
+        plain_why(a),
+        "",
+        "<details><summary>Details: the ranked lists and the checks</summary>",
+        "",
         f"**Search query:** {t.query}",
         f"**Reader ({t.backend}):** "
         + (
             f"{t.model_answer or '(no answer)'}, from sentence {t.model_sentence}"
+            + (" (not shown: refused)" if a.refused else "")
             if t.model_answer is not None
             else "none; the best evidence sentence is the answer"
         ),
@@ -126,6 +176,7 @@ def trace_markdown(a: Answer | None) -> str:
               for s in t.evidence]  # fmt: skip
     if t.seconds:
         parts.append("\n**Timings (s):** " + ", ".join(f"{k} {v:.2f}" for k, v in t.seconds.items()))
+    parts += ["", "</details>"]
     return "\n".join(parts)
 
 
@@ -140,3 +191,21 @@ def documents_rows(metadata: dict[str, dict]) -> list[list]:
         [src, f["title"], f["chunks"], time.strftime("%Y-%m-%d %H:%M", time.localtime(f["at"]))]
         for src, f in sorted(files.items())
     ]
+
+
+def progress_markdown(event) -> str:
+    """An answer while it is made: what the engine is doing, or the reader's words so far, marked as not yet
+    checked against the documents."""
+    if event.kind == "draft":
+        return f"{html.escape(event.text)} …\n\n*checking this against the documents…*"
+    return f"*{html.escape(event.text or 'Working…')}*"
+
+
+def welcome_markdown(metadata: dict[str, dict]) -> str:
+    """The chat's first line: what is loaded and what to ask."""
+    rows = documents_rows(metadata)
+    if not rows:
+        return "No documents are loaded yet: add some in the **Documents** tab, then ask about them."
+    names = "; ".join(f"*{r[1] or r[0]}*" for r in rows[:6]) + (f"; and {len(rows) - 6} more" if len(rows) > 6 else "")
+    return (f"Hello! {len(rows)} document{'s' * (len(rows) != 1)} loaded: {names}. Ask me anything about them: "
+            "every answer quotes the passages it rests on, or says the documents don't say.")

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from . import answerer, refuse
+from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question
-from .cite import from_sentence, markers
+from .cite import from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
 from .errors import ConfigError, EmptyQuestionError
@@ -119,11 +120,19 @@ class Engine:
             evidence = self.evidence(retrieval)
         yield Event("status", f"Reading the {len(evidence.shown)} closest sentences…")
         with clock("read"):
-            draft = answerer.draft(llm, rw.question, evidence)
+            for step in answerer.drafting(llm, rw.question, evidence):
+                if isinstance(step, str):
+                    yield Event("draft", step)
+                else:
+                    draft = step
         decision = refuse.judge(draft, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
-        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done())
-        final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings))
+        chosen, left = ([], [])
+        if decision.answered and not cl.wants_phrase(rw.question):
+            yield Event("status", "Checking the other passages…")
+            chosen, left = cl.points(rw.question, draft.sentence(evidence), draft.text, evidence)
+        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left)
+        final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for claim in final.claims:
             yield Event("claim", claim=claim)
         yield Event("answer", answer=final)
@@ -145,7 +154,8 @@ class Engine:
 
 
 def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Evidence, draft: answerer.Draft,
-               decision: refuse.Decision, llm: LLM | None, seconds: dict) -> Trace:  # fmt: skip
+               decision: refuse.Decision, llm: LLM | None, seconds: dict, left: Sequence[cl.Point] = ()
+               ) -> Trace:  # fmt: skip
     """The trace of one answer, from the stages' records."""
     reading = draft.reading
     return Trace(
@@ -155,18 +165,21 @@ def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Ev
         verification=draft.support.reason, supported=decision.supported, signals=decision.signals,
         confidence=decision.confidence, decision=decision.reason,
         backend=llm.name if llm is not None else "extractive", seconds=seconds,
+        left_out=tuple((p.text, p.reason) for p in left),
     )  # fmt: skip
 
 
 def compose(trace: Trace, evidence: ev.Evidence, draft: answerer.Draft, decision: refuse.Decision, top_k: int,
-            warnings: tuple[str, ...]) -> Answer:  # fmt: skip
-    """The answer shown: the text with its marker and citation, or the refusal with related passages."""
+            warnings: tuple[str, ...], points: Sequence[cl.Point] = ()) -> Answer:  # fmt: skip
+    """The answer shown: its claims (the answer, then any points), each with its marker and citation; or the
+    refusal with related passages."""
     if not decision.answered:
         related = tuple(from_sentence(s) for s in evidence.ranked[:top_k])
         return Answer(REFUSAL, True, (), trace, related, warnings)
-    citation = from_sentence(draft.sentence(evidence))
-    text = f"{draft.text} {markers(1)}"
-    return Answer(text, False, (citation,), trace, (), warnings, (Claim(text, (citation,)),))
+    said = [(draft.text, draft.sentence(evidence))] + [(p.text, p.sentence) for p in points]
+    claims = tuple(Claim(f"{text} [{i}]", (from_sentence(s),)) for i, (text, s) in enumerate(said, start=1))
+    citations = tuple(c for claim in claims for c in claim.citations)
+    return Answer(cl.join([c.text for c in claims]), False, citations, trace, (), warnings, claims)
 
 
 class Clock:

@@ -12,7 +12,7 @@ from .cite import MARKER
 from .confidence import confidence
 from .errors import BackendError
 from .evidence import Sentence
-from .llm import LLM, Generation, Prompt
+from .llm import LLM, Generation, Prompt, Stream
 
 SCHEMA = {
     "type": "object",
@@ -93,6 +93,11 @@ def prime(llm: LLM) -> None:
 def read(llm: LLM, question: str, evidence: Sequence[Sentence]) -> Reading:
     """Ask the model; its reply is parsed, never trusted: verify.py checks it against the evidence."""
     return parse(llm.generate(build_prompt(question, evidence), MAX_TOKENS, SCHEMA))
+
+
+def stream(llm: LLM, question: str, evidence: Sequence[Sentence]) -> Stream:
+    """The reader's reply as it is written (parse its generation() once it is done)."""
+    return llm.stream(build_prompt(question, evidence), MAX_TOKENS, SCHEMA)
 
 
 def parse(gen: Generation) -> Reading:

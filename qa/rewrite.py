@@ -31,9 +31,17 @@ class Rewrite:
     warning: str | None = None
 
 
+def follows_up(question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """Whether the question leans on the conversation: a pronoun or "then"/"there" pointing back, or too few
+    words of its own to stand alone. A question that stands on its own is searched and read as asked."""
+    return bool(history) and bool(_PRONOUN.search(question) or len(terms(question)) < 2)
+
+
 def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> Rewrite:
     """The stage: a standalone question for a follow-up (a backend failure keeps the question as asked)."""
     warning = None
+    if not follows_up(question, history):
+        return Rewrite(question, question)
     try:
         question = condense(llm, question, history)
     except BackendError as e:
@@ -59,7 +67,7 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
     return rewritten
 
 
-_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there)\b", re.I)
+_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there|then)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 
@@ -68,7 +76,7 @@ def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
 
     Retrieval gets these even after the reader's rewrite, which a small model sometimes leaves vague.
     """
-    if not history or not (_PRONOUN.search(question) or len(terms(question)) < 2):
+    if not follows_up(question, history):
         return question
     prev_q, prev_a = history[-1]
     prev_a = "" if (prev_a or "").startswith(REFUSAL) else MARKER.sub("", prev_a or "")

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .answer import Answer, Event, History
+from .claims import piece
 from .config import Settings
 from .errors import ConfigError, CorpusError, EmptyQuestionError, IndexDamagedError, IndexUnavailableError, QAError
 
@@ -120,7 +121,7 @@ def sse(events: Iterator[Event], rid: str) -> Iterator[str]:
             if e.kind == "status":
                 yield f": {e.text}\n\n"
             elif e.kind == "claim":
-                yield chunk(rid, {"content": (" " if shown else "") + e.claim.text})
+                yield chunk(rid, {"content": piece(shown, e.claim.text)})
                 shown += 1
             elif e.kind == "answer":
                 if not shown:

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from qa.llm import Generation, Stream
+from qa.llm import Generation, Stream, Token
 
 
 class HashEmbedder:
@@ -57,7 +57,9 @@ class ScriptedLLM:
         self.prompts.append(prompt)
         self.schemas.append(schema)
         text = self.replies.pop(0) if self.replies else ""
-        return Stream((), lambda tokens: (text, ()))
+        # Written a few characters at a time, as a model does; without probabilities (none are kept).
+        pieces = [Token(text[i : i + 4], None) for i in range(0, len(text), 4)]
+        return Stream(pieces, lambda tokens: (text, ()))
 
     def generate(self, prompt, max_tokens: int, schema: dict | None = None) -> Generation:
         return self.stream(prompt, max_tokens, schema).generation()

@@ -91,3 +91,64 @@ def test_a_question_typed_while_one_is_answered_is_not_dropped(app, browser):
     expect(box).to_be_enabled(timeout=10_000)
     text = chat.inner_text()
     assert text.index("Hampshire") < text.index("Coughlan") < text.index("Ofsted") < text.index("Gilbert")
+
+
+def _last_reply(page) -> str:
+    bots = page.locator("#qa-chat .message.bot, #qa-chat [data-testid='bot']")
+    return bots.last.inner_text() if bots.count() else ""
+
+
+def test_the_chat_window_people_expect(app, browser):
+    """Issue 24: a welcome line naming what is loaded; the answer grows on screen; the box is empty after every
+    answer; "new chat" leaves nothing of the old conversation;
+    the run-history page is not offered."""
+    import json
+    import time
+    import urllib.request
+
+    from playwright.sync_api import expect
+
+    url, _, _ = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    chat, box = page.locator("#qa-chat"), page.locator("#qa-input textarea")
+    expect(chat).to_contain_text("5 documents loaded", timeout=30_000)
+    expect(chat).to_contain_text("Urgent Joint Area Review of Safeguarding in Haringey")
+
+    box.fill("What did Claire Kober say about the Ofsted findings?")
+    box.press("Enter")
+    expect(box).to_have_value("", timeout=5_000)
+    forms, deadline = [], time.time() + 180
+    while time.time() < deadline:
+        text = _last_reply(page)
+        if text and (not forms or forms[-1] != text):
+            forms.append(text)
+        if page.locator("#qa-send").is_enabled() and "[1]" in text:
+            break
+        time.sleep(0.05)
+    assert "[2]" in forms[-1], forms[-1]  # a multi-point answer: more than one cited claim
+    assert len(set(forms[:-1])) >= 2, forms  # it took at least two forms on screen before its last
+    expect(box).to_have_value("")
+    first_sources = page.locator("#qa-sources").inner_text()
+
+    box.fill("Who is the Ofsted chief inspector?")
+    page.locator("#qa-send").click()
+    expect(chat).to_contain_text("Gilbert", timeout=120_000)
+    expect(page.locator("#qa-send")).to_be_enabled(timeout=30_000)
+    expect(box).to_have_value("")
+    expect(page.locator("#qa-sources")).not_to_have_text(first_sources)
+
+    # New chat: the screen, the sources and what the engine reads all start again.
+    page.locator("#qa-new-chat").click()
+    expect(chat).not_to_contain_text("Gilbert", timeout=10_000)
+    expect(page.locator("#qa-sources")).to_contain_text("Sources for the latest answer appear here")
+    box.fill("What is her job?")
+    box.press("Enter")
+    expect(page.locator("#qa-send")).to_be_enabled(timeout=120_000)
+    page.locator("#qa-trace").locator("xpath=..").page.get_by_text("Why these sources?").click()
+    trace = page.locator("#qa-trace").inner_text()
+    assert "Gilbert" not in trace and "Kober" not in trace, trace  # no trace of the old conversation
+
+    with urllib.request.urlopen(url.rstrip("/") + "/config", timeout=10) as r:
+        assert json.loads(r.read())["run_history"] is False
+    assert page.get_by_text("Runs", exact=True).count() == 0

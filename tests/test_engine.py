@@ -116,8 +116,10 @@ class Broken(ScriptedLLM):
         super().__init__()
         self.error = error
 
-    def generate(self, prompt, max_tokens, schema=None):
+    def stream(self, prompt, max_tokens, schema=None):
         raise self.error
+
+    generate = stream
 
 
 def test_failing_backend_falls_back_to_the_best_sentence_with_a_warning(settings, answer_when_supported):

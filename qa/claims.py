@@ -1,0 +1,159 @@
+"""Claims: an answer as one or more statements, each resting on its own evidence sentence.
+
+A question that asks for a name, date, place or number (who, when, where, how many, what year...) gets the
+reader's exact phrase alone. Any other question (what did..., why, how, which ones, summarise, yes or no) gets
+the reader's answer as its lead and then the points: the other evidence sentences that score close to the best
+one (POINT_RATIO of its score, fitted on the synthesis dev split by `python -m eval.calibrate_points`), that add
+content the answer does not already hold, within a word budget a person reads at a glance. The small reader
+selects; it is not asked to write a summary (a 1.5B model writing freely over many sentences writes one vague
+sentence: see eval/README.md). Each point is a sentence's own words, checked against it like any answer.
+
+Pure functions over the evidence stage's records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from . import verify
+from .evidence import Evidence, Sentence
+from .text import terms
+
+POINT_RATIO = 0.8  # a point's evidence score must reach this share of the best sentence's (fitted on synthesis dev)
+NOVELTY = 0.5  # the share of a point's content terms (beyond the question's) that earlier claims do not hold
+WORD_BUDGET = 110  # words of the whole answer, lead and points
+MAX_POINTS = 4
+POINT_WORDS = (4, 45)  # a sentence shorter or longer than this is not a point (a heading; a paragraph)
+
+_WH = re.compile(r"\b(who|whom|whose|when|where|what|which|how|why)\b\s*(\w+)?(?:\s+(\w+))?(?:\s+(\w+))?", re.I)
+# The words after "what"/"which" (possibly after is/was/the) that ask for one value; after "how", a quantity.
+_VALUE = frozenset(
+    "year years date day days month time name names age number percentage percent amount price cost size".split()
+)
+_QUANTITY = frozenset("many much old long far often big large tall high late soon".split())
+_FILLER = frozenset("is was are were the a an his her its their".split())
+_MARKUP = re.compile(r"^[\s#>*•·\-–—]+|[*_`]{1,3}(?=\S)|(?<=\S)[*_`]{1,3}")
+
+
+def wants_phrase(question: str) -> bool:
+    """Whether the question asks for one value (a name, date, place or number), decided by its first question
+    word: who, whom, whose, when, where; "how" with a quantity; "what"/"which" with a value noun."""
+    m = _WH.search(question)
+    if not m:
+        return False
+    wh = m.group(1).lower()
+    nxt = [w.lower() for w in m.groups()[1:] if w]
+    if wh in ("who", "whom", "whose", "when", "where"):
+        return True
+    if wh == "how":
+        return bool(nxt) and nxt[0] in _QUANTITY
+    if wh in ("what", "which"):
+        words = [w for w in nxt if w not in _FILLER]
+        return bool(words) and words[0] in _VALUE
+    return False
+
+
+def plain(text: str) -> str:
+    """A sentence as a claim's text: one line, without list bullets or markdown emphasis."""
+    return " ".join(_MARKUP.sub("", text).split())
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point chosen for the answer, or left out (with why)."""
+
+    sentence: Sentence
+    text: str
+    reason: str = ""  # empty for a point shown
+
+
+def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,
+           ratio: float = POINT_RATIO) -> tuple[list[Point], list[Point]]:  # fmt: skip
+    """The points after the lead, best first, and those left out for the trace."""
+    best = evidence.best
+    if best is None:
+        return [], []
+    held = set(terms(lead_text)) | (set(terms(lead.text)) if lead else set())
+    asked = set(terms(question))
+    words = len(lead_text.split())
+    chosen: list[Point] = []
+    left: list[Point] = []
+    lists = list_scores(evidence.ranked, lead)
+    ranked = sorted(evidence.ranked, key=lambda s: -lists.get(_key(s), s.score))
+    for s in ranked:
+        if len(chosen) == MAX_POINTS or lists.get(_key(s), s.score) < ratio * best.score:
+            break
+        if lead is not None and _key(s) == _key(lead):
+            continue
+        text = plain(s.text)
+        n = len(text.split())
+        new = set(terms(text)) - asked
+        if not (POINT_WORDS[0] <= n <= POINT_WORDS[1]) or not new or not _ENDED.search(text):
+            continue
+        if len(new - held) / len(new) < NOVELTY:
+            left.append(Point(s, text, "repeats what the answer already says"))
+            continue
+        if words + n > WORD_BUDGET:
+            left.append(Point(s, text, "over the answer's word budget"))
+            continue
+        support = verify.check(text, 1, [s], question)
+        if not support.ok:
+            left.append(Point(s, text, f"not verified: {support.reason}"))
+            continue
+        chosen.append(Point(s, text))
+        held |= new
+        words += n
+    return chosen, left
+
+
+def piece(n: int, text: str) -> str:
+    """Claim n's (0-based) part of the answer's text: the lead as it is, each point a list item after it."""
+    return f"\n- {text}" if n else text
+
+
+_ITEM = re.compile(r"^\s*(?:[•·*\-–—]|\d{1,2}[.)])\s")
+_INTRO = re.compile(r":\W{0,3}$")
+ADJACENT = 12  # characters between two sentences next to each other (a line break, a bullet's indent)
+_ENDED = re.compile(r"[.!?;:]\W{0,3}$")  # a sentence, not a heading or a navigation line
+
+
+def _key(s: Sentence) -> tuple[str, int]:
+    return s.source, s.start
+
+
+def list_scores(sentences: Sequence[Sentence], lead: Sentence | None = None) -> dict[tuple[str, int], float]:
+    """Each list item's score as a point: the best score of its list (a run of items next to each other in the
+    document, with the sentence introducing them with a colon), or the best sentence's when the answer rests on
+    one of its items. A list enumerates one answer, so when one item or its introduction answers the question,
+    so do its siblings, though they share fewer of the question's words."""
+    out: dict[tuple[str, int], float] = {}
+    by_doc: dict[str, list[Sentence]] = {}
+    for s in sentences:
+        by_doc.setdefault(s.source, []).append(s)
+    top_score = max((s.score for s in sentences), default=0.0)
+    for group in by_doc.values():
+        group.sort(key=lambda s: s.start)
+        block: list[Sentence] = []
+        for i, s in enumerate([*group, None]):
+            prev = group[i - 1] if i else None
+            adjacent = s is not None and prev is not None and s.start - prev.end <= ADJACENT
+            if s is not None and _ITEM.match(s.text) and (not block or adjacent):
+                if not block and adjacent and _INTRO.search(prev.text):
+                    block.append(prev)
+                block.append(s)
+                continue
+            items = [b for b in block if _ITEM.match(b.text)]
+            if len(items) > 1:
+                top = max(b.score for b in block)
+                if lead is not None and any(_key(b) == _key(lead) for b in block):
+                    top = top_score
+                out.update({_key(b): top for b in items})
+            block = [s] if s is not None and _ITEM.match(s.text) else []
+    return out
+
+
+def join(texts: Sequence[str]) -> str:
+    """An answer's text from its claims' texts (each with its marker): the lead, then the points as a list."""
+    return "".join(piece(n, t) for n, t in enumerate(texts))

@@ -1,0 +1,80 @@
+"""Answers made of claims: which questions get points, how points are chosen, and the stream of events."""
+
+import pytest
+
+import qa.refuse
+from qa.cite import document_text, is_exact
+from qa.claims import join, list_scores, piece, plain, points, wants_phrase
+from qa.evidence import Evidence, Sentence
+from qa.memory import MemoryIndex
+from qa.pipeline import Engine
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("Who ordered the inquiry?", True),
+        ("When did he die?", True),
+        ("How many times had officials seen the boy?", True),
+        ("By what date did Balls want her first report?", True),
+        ("What was the name of the lodger?", True),
+        ("What failings did the review find?", False),
+        ("Why was no action taken?", False),
+        ("How did the minister respond?", False),
+        ("Summarise the letter.", False),
+    ],
+)
+def test_which_questions_want_one_phrase(question, phrase):
+    assert wants_phrase(question) is phrase
+
+
+def _s(text, start, score, source="a.txt", chunk="c1"):
+    return Sentence(source, "A", text, start, start + len(text), chunk, 0, score=score)
+
+
+def test_points_add_new_content_within_the_budget_and_skip_repeats_and_headings():
+    lead = _s("The review found that staff were poorly supervised.", 0, 0.9)
+    ranked = (
+        lead,
+        _s("The review found that staff were poorly supervised again.", 60, 0.85),  # repeats the lead
+        _s("Doctors failed to act on signs of injury.", 130, 0.8),
+        _s("Review Findings", 180, 0.8),  # a heading, not a sentence
+        _s("Family friends were used as carers.", 200, 0.75),
+        _s("The weather was fine that week.", 300, 0.2),  # too far below the best
+    )
+    ev = Evidence(("review", "find"), ranked, ranked, 0.0)
+    shown, left = points("What did the review find?", lead, "staff were poorly supervised", ev)
+    assert [p.text for p in shown] == ["Doctors failed to act on signs of injury.", "Family friends were used as carers."]
+    assert any("repeats" in p.reason for p in left)
+
+
+def test_list_items_carry_their_list_score():
+    intro = _s("The review revealed:", 0, 0.9)
+    items = [_s("- poor supervision of staff.", 21, 0.3), _s("- doctors failed to act.", 50, 0.1)]
+    scores = list_scores([intro, *items])
+    assert scores[("a.txt", 21)] == scores[("a.txt", 50)] == 0.9
+
+
+def test_claims_join_as_a_lead_and_a_list():
+    assert join(["A [1]", "B [2]", "C [3]"]) == "A [1]\n- B [2]\n- C [3]"
+    assert "".join(piece(i, t) for i, t in enumerate(["A [1]", "B [2]"])) == join(["A [1]", "B [2]"])
+    assert plain("  • **Each agency** failed.") == "Each agency failed."
+
+
+def test_an_open_question_streams_status_draft_and_each_cited_claim_then_the_answer(settings, monkeypatch):
+    monkeypatch.setattr(
+        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.0)
+    )
+    llm = ScriptedLLM('{"answer": "a punch bag", "sentence": 0}')
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=MemoryIndex())
+    events = list(e.answer_stream("What did officials say about Baby P and his injuries?"))
+    kinds = [ev.kind for ev in events]
+    assert kinds[-1] == "answer" and "status" in kinds and "draft" in kinds
+    assert kinds.index("draft") < kinds.index("claim")
+    a = events[-1].answer
+    claims = [ev.claim for ev in events if ev.kind == "claim"]
+    assert tuple(claims) == a.claims and len(claims) >= 2
+    assert a.text == join([c.text for c in claims])
+    for c in a.citations:
+        assert is_exact(c, document_text(c.source, settings.docs_dir))
