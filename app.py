@@ -25,7 +25,7 @@ from qa.engines import answer_stream, engine_for
 from qa.errors import QAError
 from qa.llm import backends
 from qa.server import is_loopback
-from qa.uploads import UploadError, remove_document, store_upload
+from qa.uploads import UploadError, remove_document, restore_document, store_upload
 from qa.users import login
 
 log = logging.getLogger("qa.app")
@@ -48,6 +48,12 @@ CSS = """
               border-top:1px dashed var(--border-color-primary); margin-top:4px}
 .qa-refusal {font-weight:600; margin-bottom:8px; padding:6px 8px; border-left:4px solid #d9822b}
 .qa-empty {color: var(--body-text-color-subdued)}
+abbr.qa-marker {text-decoration: none; color: var(--color-accent); cursor: help; font-weight: 600}
+/* A phone: the answer, then its sources right under it (examples and settings stay out of the way). */
+@media (max-width: 720px) {
+  #qa-chat {height: 55vh !important}
+  #qa-examples, #qa-settings {display: none}
+}
 """
 # Opening a document scrolls its highlighted span into view (one click, no round trip).
 SCROLL_JS = """
@@ -129,7 +135,7 @@ def build_app(base: Settings) -> gr.Blocks:
                     chat[-1] = {"role": "assistant", "content": progress_markdown(event)}
                 yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
             chat[-1] = {"role": "assistant", "content": reply_markdown(final.text, final.refused, bool(final.related),
-                                                                       final.warnings)}  # fmt: skip
+                                                                       final.warnings, final.citations)}  # fmt: skip
             if not final.refused:
                 state["history"] = state["history"] + [(message, final.text)]
             state["answer"] = final
@@ -190,7 +196,8 @@ def build_app(base: Settings) -> gr.Blocks:
         chat, history = [], []
         for t in turns:
             chat += [{"role": "user", "content": t.question},
-                     {"role": "assistant", "content": reply_markdown(t.answer, t.refused, bool(t.related))}]
+                     {"role": "assistant", "content": reply_markdown(t.answer, t.refused, bool(t.related),
+                                                                       citations=t.citations)}]
             if not t.refused:
                 history.append((t.question, t.answer))
         state = {**new_state(), "history": history, "conversation": cid}
@@ -235,6 +242,8 @@ def build_app(base: Settings) -> gr.Blocks:
         return table, pick, gr.update(choices=pick["choices"])
 
     def add_files(files, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
+        if not files:
+            return "Choose one or more files first (the box above), then press **Add and index**.", *doc_lists()
         notes = []
         for f in files or []:
             path = Path(f if isinstance(f, str) else f.name)
@@ -247,15 +256,33 @@ def build_app(base: Settings) -> gr.Blocks:
         report = engine_for(base).ingest(progress=lambda d, t, n: progress((d, max(t, 1)), desc=f"indexing {n}"))
         return "\n".join(notes + [report.summary()]), *doc_lists()
 
+    def ask_remove(source):
+        """The first step of a removal: say what will happen and offer to confirm."""
+        if not source:
+            return "Choose a document to remove.", gr.update(visible=False)
+        return (f"Remove **{source}** from the documents? Its answers will no longer be found. You can undo this.",
+                gr.update(visible=True))  # fmt: skip
+
     def remove(source):
         if not source:
-            return "Choose a document to remove.", *doc_lists()
+            return "Choose a document to remove.", *doc_lists(), gr.update(visible=False), None, gr.update()
         try:
             remove_document(base.docs_dir, source)
         except UploadError as e:
-            return str(e), *doc_lists()
-        report = engine_for(base).ingest()
-        return f"Removed {source} (kept in .removed/). " + report.summary(), *doc_lists()
+            return str(e), *doc_lists(), gr.update(visible=False), None, gr.update()
+        engine_for(base).ingest()
+        return (f"Removed {source}. Undo brings it back.", *doc_lists(), gr.update(visible=False), source,
+                gr.update(visible=True))  # fmt: skip
+
+    def undo_remove(source):
+        if not source:
+            return "Nothing to undo.", *doc_lists(), None, gr.update(visible=False)
+        try:
+            restore_document(base.docs_dir, source)
+        except UploadError as e:
+            return str(e), *doc_lists(), None, gr.update(visible=False)
+        engine_for(base).ingest()
+        return f"Restored {source}.", *doc_lists(), None, gr.update(visible=False)
 
     with gr.Blocks(title="qa — answers from your documents") as demo:
         gr.Markdown(
@@ -286,12 +313,13 @@ def build_app(base: Settings) -> gr.Blocks:
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                         stop = gr.Button("Stop", variant="stop", scale=1, visible=False, elem_id="qa-stop")
-                    gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                    with gr.Column(elem_id="qa-examples"):
+                        gr.Examples(EXAMPLES, inputs=box, label="Examples")
                     # Custom values are let through to the engine, which names any document not in the index.
                     within = gr.Dropdown(engine_for(base).index.sources(), value=[], multiselect=True,
                                          allow_custom_value=True, label="Answer from (all documents if none is "
                                          "chosen)", elem_id="qa-within")  # fmt: skip
-                    with gr.Accordion("Settings", open=False):
+                    with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
                         choices = sorted(backends())
                         backend = gr.Radio(
                             choices,
@@ -323,7 +351,10 @@ def build_app(base: Settings) -> gr.Blocks:
                 with gr.Column():
                     add = gr.Button("Add and index", variant="primary")
                     pick = gr.Dropdown(label="Remove a document", choices=[])
-                    rm = gr.Button("Remove from index")
+                    rm = gr.Button("Remove from index", elem_id="qa-remove")
+                    confirm = gr.Button("Yes, remove it", variant="stop", visible=False, elem_id="qa-confirm-remove")
+                    undo = gr.Button("Undo the removal", visible=False, elem_id="qa-undo-remove")
+                    removed = gr.State(None)
             status = gr.Markdown(elem_id="qa-doc-status")
 
         pending = gr.State("")
@@ -345,8 +376,14 @@ def build_app(base: Settings) -> gr.Blocks:
             run.then(lambda: gr.update(visible=False), None, [stop], api_name=False)
         stop.click(stopped, [chat, state], [chat, box, send, stop], cancels=[run1, run2], queue=False,
                    api_name=False)  # fmt: skip
-        add.click(add_files, [upload], [status, table, pick, within], api_name="upload")
-        rm.click(remove, [pick], [status, table, pick, within], api_name="remove")
+        add.click(add_files, [upload], [status, table, pick, within], api_name="upload").then(
+            lambda: None, None, [upload], api_name=False)  # the files added leave the upload box
+        rm.click(ask_remove, [pick], [status, confirm], api_name=False)
+        confirm.click(remove, [pick], [status, table, pick, within, confirm, removed, undo], api_name=False)
+        undo.click(undo_remove, [removed], [status, table, pick, within, removed, undo], api_name=False)
+        # The API's /remove removes at once (a client confirms on its side); the same function as the UI's.
+        api_remove = gr.Button(visible=False)
+        api_remove.click(lambda source: remove(source)[:4], [pick], [status, table, pick, within], api_name="remove")
         demo.load(doc_lists, None, [table, pick, within], api_name=False)
         demo.load(list_conversations, None, [conversations], api_name=False)
         # On load, not as the chat's initial value: that is in the page config every visitor gets, logged in or not.

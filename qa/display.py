@@ -104,12 +104,33 @@ def _hits_table(rows, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reply_markdown(text: str, refused: bool, has_related: bool, warnings: tuple[str, ...] = ()) -> str:
+def reply_markdown(text: str, refused: bool, has_related: bool, warnings: tuple[str, ...] = (),
+                   citations: tuple[Citation, ...] = ()) -> str:  # fmt: skip
     """An answer as the chat shows it: the text with its markers, or the refusal pointing at the related
-    passages, and any warnings."""
+    passages, and any warnings. Each marker holds its own passage (shown on hover or tap), so an earlier
+    answer's markers still lead to that answer's sources, and the answer ends with them, folded."""
     if refused:
         text = f"**{REFUSAL}** " + ("The closest passages are listed beside the chat as related." if has_related else "")
+    elif citations:
+        text = MARKER_NUMBER.sub(lambda m: _marker(m, citations), html.escape(text, quote=False))
+        text += "\n\n<details><summary>Sources of this answer</summary>\n\n" + "\n".join(
+            f"{i}. *{html.escape(c.title or c.source)}*{f' (p. {c.page})' if c.page else ''}: "
+            f"“{html.escape(' '.join(_MARKUP.sub('', c.quote).split()))}”"
+            for i, c in enumerate(citations, start=1)
+        ) + "\n\n</details>"
     return text + "".join(f"\n\n⚠️ {w}" for w in warnings)
+
+
+MARKER_NUMBER = re.compile(r"\[(\d+)\]")
+
+
+def _marker(m: re.Match, citations: tuple[Citation, ...]) -> str:
+    n = int(m.group(1))
+    if not 0 < n <= len(citations):
+        return m.group(0)
+    c = citations[n - 1]
+    tip = html.escape(f"{c.title or c.source}: {' '.join(_MARKUP.sub('', c.quote).split())}", quote=True)
+    return f'<abbr class="qa-marker" title="{tip}">[{n}]</abbr>'
 
 
 def sources_for_turn(turn, load_doc: Callable[[str], str | None]) -> str:

@@ -83,3 +83,16 @@ def remove_document(docs_dir: Path, source: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, dest)
     return dest
+
+
+def restore_document(docs_dir: Path, source: str) -> Path:
+    """Undo a removal: move the document back from `.removed/` (refused if a file of that name is back)."""
+    root = docs_dir.resolve()
+    kept = (root / ".removed" / source).resolve()
+    target = (root / source).resolve()
+    if not kept.is_relative_to(root / ".removed") or not kept.is_file():
+        raise UploadError(f"{source!r} cannot be restored: it is no longer kept.")
+    if target.exists():
+        raise UploadError(f"{source!r} is already in the documents folder.")
+    os.replace(kept, target)
+    return target

@@ -94,13 +94,13 @@ def test_a_question_typed_while_one_is_answered_is_not_dropped(app, browser):
 
 
 def _last_reply(page) -> str:
-    bots = page.locator("#qa-chat .message.bot, #qa-chat [data-testid='bot']")
+    bots = page.locator("#qa-chat [data-testid='bot']")
     return bots.last.inner_text() if bots.count() else ""
 
 
 def test_the_chat_window_people_expect(app, browser):
     """Issue 24: a welcome line naming what is loaded; the answer grows on screen; the box is empty after every
-    answer; "new chat" leaves nothing of the old conversation;
+    answer; an earlier answer's markers still hold its own passages; "new chat" leaves nothing of the old conversation;
     the run-history page is not offered."""
     import json
     import time
@@ -137,6 +137,12 @@ def test_the_chat_window_people_expect(app, browser):
     expect(page.locator("#qa-send")).to_be_enabled(timeout=30_000)
     expect(box).to_have_value("")
     expect(page.locator("#qa-sources")).not_to_have_text(first_sources)
+    # The first answer's markers still hold its own passages (on hover), and it lists its sources.
+    first_answer = page.locator("#qa-chat [data-testid='bot']").nth(1)
+    tip = first_answer.locator("abbr.qa-marker").first.get_attribute("title")
+    passage = tip.split(": ", 1)[1]
+    assert " ".join(passage.split())[:60] in " ".join(first_sources.split()), (tip, first_sources)
+    expect(first_answer).to_contain_text("Sources of this answer")
 
     # New chat: the screen, the sources and what the engine reads all start again.
     page.locator("#qa-new-chat").click()
@@ -152,3 +158,27 @@ def test_the_chat_window_people_expect(app, browser):
     with urllib.request.urlopen(url.rstrip("/") + "/config", timeout=10) as r:
         assert json.loads(r.read())["run_history"] is False
     assert page.get_by_text("Runs", exact=True).count() == 0
+
+
+def test_stop_and_a_phone_sized_screen(app, browser):
+    """Stop ends an answer being made and gives the box back; on a phone the sources follow the chat closely."""
+    from playwright.sync_api import expect
+
+    url, _, _ = app
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    box, stop = page.locator("#qa-input textarea"), page.locator("#qa-stop")
+    box.fill("What did the 2010 Ofsted report say about Haringey's children's services?")
+    box.press("Enter")
+    expect(stop).to_be_visible(timeout=5_000)
+    stop.click()
+    expect(page.locator("#qa-chat")).to_contain_text("Stopped", timeout=10_000)
+    expect(box).to_be_enabled(timeout=10_000)
+    expect(stop).to_be_hidden()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(url)
+    expect(phone.locator("#qa-chat")).to_be_visible(timeout=30_000)
+    chat_bottom = phone.locator("#qa-chat").bounding_box()
+    sources_top = phone.locator("#qa-sources").bounding_box()
+    assert sources_top["y"] - (chat_bottom["y"] + chat_bottom["height"]) < 600, (chat_bottom, sources_top)
