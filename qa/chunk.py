@@ -76,14 +76,19 @@ def _plain(line: str) -> str:
     return re.sub(r"[*#_`>]+", "", line).strip()
 
 
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+
+
 def find_title(text: str, spans: list[Span], source: str) -> str:
     """The document's title: its first Markdown heading, else a short first line that is no sentence,
     else the first words of the text, else the file name."""
     for start, end in spans:
         if text[start:end].startswith("#"):
             return _plain(text[start:end]) or Path(source).stem
-    for start, end in spans[:3]:
+    for start, end in spans[:4]:
         line = _plain(text[start:end])
+        if _CLOCK.search(line):
+            continue  # a page's timestamp line ("Page last updated at 12:08 GMT, ...") is not its heading
         if line and len(line.split()) <= 16 and not line.endswith("."):
             return line
     if not spans:

@@ -128,7 +128,7 @@ class Engine:
         decision = refuse.judge(draft, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left = ([], [])
-        if decision.answered and not cl.wants_phrase(rw.question):
+        if decision.answered and not cl.wants_phrase(q):  # the user's own words, not the rewrite's
             yield Event("status", "Checking the other passages…")
             chosen, left = cl.points(rw.question, draft.sentence(evidence), draft.text, evidence)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left)
