@@ -78,6 +78,28 @@ def session_settings(base: Settings, backend: str, url: str, model: str, top_k: 
     return base.model_copy(update=update)
 
 
+# The settings in the words the user sees (the values stay the backend names the API and QA_LLM take).
+BACKEND_LABELS = {
+    "local": "The bundled model, on this computer",
+    "gguf": "A model file (.gguf) on this computer",
+    "openai": "A model server (OpenAI-compatible)",
+    "extractive": "No model: quote the closest sentence",
+}
+URL_LABEL = "Model server address (for a model server)"
+MODEL_LABEL = ("Model: for the bundled model qwen2.5-1.5b, qwen2.5-0.5b or smollm2; for a model file its path; for a "
+               "model server the model's name")  # fmt: skip
+
+
+def settings_problem(backend: str, url: str, model: str, base: Settings) -> str | None:
+    """What the settings panel lacks for the chosen way of answering, in its own words (None: nothing)."""
+    if backend == "openai" and not ((url.strip() or base.llm_url) and (model.strip() or base.llm_model)):
+        return (f"To answer with a model server, fill in **{URL_LABEL}** and the server's model name under "
+                "**Model** in Settings.")  # fmt: skip
+    if backend == "gguf" and not (model.strip() or base.llm_model):
+        return "To answer with a model file, put the path of the .gguf file under **Model** in Settings."
+    return None
+
+
 PLACEHOLDER = "Ask a question about the documents…"
 # The question box and the Ask button while an answer is being made, and once it is in.
 ANSWERING = "Answering… you can ask again when the answer is in."
@@ -119,6 +141,11 @@ def build_app(base: Settings) -> gr.Blocks:
             yield chat, gr.update(), gr.update(), state, *READY, gr.update()
             return
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        problem = settings_problem(backend, url, model, base)
+        if problem:
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {problem}"}
+            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+            return
         yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
         try:
             settings = session_settings(base, backend, url, model, top_k)
@@ -322,18 +349,17 @@ def build_app(base: Settings) -> gr.Blocks:
                     with gr.Accordion("Settings", open=False, elem_id="qa-settings"):
                         choices = sorted(backends())
                         backend = gr.Radio(
-                            choices,
+                            [(BACKEND_LABELS.get(c, c), c) for c in choices],
                             value=base.llm if base.llm in choices else "local",
                             label="Answer with",
                         )
                         url = gr.Textbox(
-                            label="OpenAI-compatible URL (for 'openai')",
+                            label=URL_LABEL,
                             value=base.llm_url or "",
                             placeholder="http://127.0.0.1:11434/v1",
                         )
                         model = gr.Textbox(
-                            label="Model: a bundled name for 'local' (qwen2.5-0.5b, qwen2.5-1.5b, smollm2), "
-                            "a .gguf path for 'gguf', the server's model for 'openai'",
+                            label=MODEL_LABEL,
                             value=base.llm_model or "",
                         )
                         top_k = gr.Slider(1, 8, value=base.top_k, step=1, label="Citations per answer (top-k)")

@@ -1,4 +1,5 @@
-"""Answer latency p50/p95 on the seed eval questions after warm-up, and peak memory.
+"""Answer latency p50/p95 on the seed eval questions after warm-up, time to the first streamed claim and to
+the whole answer on the synthesis questions (eval/synthesis_qa.jsonl), and peak memory.
 
     python bench/latency.py [--backend local|extractive|...] [--model smollm2|gemma3] [--repeat N]
 
@@ -28,6 +29,12 @@ from qa.embed import resolve  # noqa: E402
 from qa.pipeline import Engine  # noqa: E402
 
 
+def synthesis_questions() -> list[str]:
+    from eval.synthesis import load as load_synthesis
+
+    return [q.question for split in ("dev", "test") for q in load_synthesis(split)]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", default="local")
@@ -52,6 +59,15 @@ def main(argv=None) -> int:
                 t = time.perf_counter()
                 engine.answer(pair.question, history=list(pair.history))
                 times.append(time.perf_counter() - t)
+        firsts, wholes = [], []
+        for q in synthesis_questions():
+            t, first = time.perf_counter(), None
+            for event in engine.answer_stream(q):
+                if event.kind == "claim" and first is None:
+                    first = time.perf_counter() - t
+            wholes.append(time.perf_counter() - t)
+            if first is not None:
+                firsts.append(first)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {
         "questions": len(times),
@@ -60,6 +76,9 @@ def main(argv=None) -> int:
         "p50_s": round(percentile(times, 50), 3),
         "p95_s": round(percentile(times, 95), 3),
         "mean_s": round(statistics.mean(times), 3),
+        "synthesis_questions": len(wholes),
+        "synthesis_first_claim_p50_s": round(percentile(firsts, 50), 3) if firsts else None,
+        "synthesis_whole_answer_p50_s": round(percentile(wholes, 50), 3),
         "peak_rss_mib": round(peak_mib),
     }
     print(json.dumps(out, indent=1))

@@ -98,6 +98,7 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
     the run-history page is not offered."""
     import json
     import time
+    import urllib.error
     import urllib.request
 
     from playwright.sync_api import expect
@@ -157,6 +158,9 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
 
     with urllib.request.urlopen(url.rstrip("/") + "/config", timeout=10) as r:
         assert json.loads(r.read())["run_history"] is False
+    with pytest.raises(urllib.error.HTTPError) as served:  # the run-history page (200 with Gradio's default)
+        urllib.request.urlopen(url.rstrip("/") + "/gradio_api/runs", timeout=10)
+    assert served.value.code == 404
     assert page.get_by_text("Runs", exact=True).count() == 0
 
 

@@ -78,3 +78,28 @@ def test_an_open_question_streams_status_draft_and_each_cited_claim_then_the_ans
     assert a.text == join([c.text for c in claims])
     for c in a.citations:
         assert is_exact(c, document_text(c.source, settings.docs_dir))
+
+
+def test_a_question_that_stands_on_its_own_is_not_rewritten():
+    from qa.rewrite import follows_up, rewrite
+
+    history = [("Who is the Ofsted chief inspector?", "Christine Gilbert [1]")]
+    llm = ScriptedLLM('{"question": "What failings regarding Christine Gilbert did the review find?"}')
+    rw = rewrite(llm, "What failings did the serious case review find?", history)
+    assert rw.question == rw.query == "What failings did the serious case review find?" and not llm.prompts
+    assert follows_up("What is her job?", history) and follows_up("Who was the leader then?", history)
+    assert not follows_up("What is her job?", [])
+
+
+def test_passages_are_shown_from_a_word_boundary_and_without_markdown():
+    from qa.cite import Citation
+    from qa.display import citation_card, reply_markdown, word_window
+
+    doc = "Intro words here. " * 20 + "**Rt Hon Ed Balls MP** wrote the letter today. " + "More words after it. " * 20
+    start = doc.index("wrote")
+    lo, hi = word_window(doc, start, start + 24, 100)
+    assert doc[lo - 1] in " \n" and doc[hi] in " \n" and lo < start and hi > start + 24
+    card = citation_card(1, Citation("a.txt", doc[start : start + 24], start, start + 24, 1.0), doc)
+    assert "**" not in card and "Rt Hon Ed Balls MP" in card
+    reply = reply_markdown("Ed Balls [1]", False, False, (), (Citation("a.txt", "Ed <b>Balls</b>", 0, 9, 1.0, "T"),))
+    assert 'title="T: Ed &lt;b&gt;Balls&lt;/b&gt;"' in reply and "Sources of this answer" in reply

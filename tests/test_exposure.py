@@ -93,3 +93,15 @@ def test_api_key_is_never_printed(tmp_path):
     assert "punch bag" in data["text"] and any("failed" in w for w in data["warnings"])
     assert secret not in out.stdout and secret not in out.stderr
     assert secret not in repr(Settings(llm_api_key=SecretStr(secret)))
+
+
+def test_settings_problems_are_said_in_the_words_of_the_settings_panel():
+    from app import MODEL_LABEL, URL_LABEL, settings_problem
+    from qa.config import Settings
+
+    base = Settings(llm="extractive")
+    said = settings_problem("openai", "", "", base)
+    assert URL_LABEL in said and "QA_" not in said and "Model" in MODEL_LABEL
+    assert "QA_" not in settings_problem("gguf", "", "", base)
+    assert settings_problem("openai", "http://127.0.0.1:9/v1", "qwen", base) is None
+    assert settings_problem("local", "", "", base) is None

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.uploads import UploadError, remove_document, safe_name, store_upload
+from qa.uploads import UploadError, remove_document, restore_document, safe_name, store_upload
 
 MB = 2**20
 
@@ -51,3 +51,9 @@ def test_good_upload_and_reversible_removal(tmp_path):
     assert moved == docs / ".removed" / "Notes (2024).md" and not path.exists()
     with pytest.raises(UploadError):
         remove_document(docs, "../outside.txt")
+    # Undo brings it back, once; nothing outside .removed/ can be "restored".
+    assert restore_document(docs, "Notes (2024).md") == path and path.exists() and not moved.exists()
+    with pytest.raises(UploadError):
+        restore_document(docs, "Notes (2024).md")
+    with pytest.raises(UploadError):
+        restore_document(docs, "../../etc/passwd")
