@@ -13,13 +13,14 @@ from qa.embed import resolve
 from qa.errors import QAError
 from qa.llm import backends
 
-from . import dataset, public, synthesis
+from . import dataset, dialogue, public, synthesis
 from .baseline import BASELINES, configurations
 from .report import headline_table, rows_from_report, write_reports
 from .run import run_baseline, run_qa
 
 HERE = Path(__file__).resolve().parent
-SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test")
+SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test", "dialogue-dev",
+        "dialogue-test")
 # The stock pipelines run on the seed dev and test sets and on the public test slice. public-dev is the
 # public slice's tuning half; at about 5 s a question for each baseline it would add about half an hour.
 BASELINE_SETS = ("seed-dev", "seed-test", "public-test")
@@ -80,7 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                 found["stock-hybrid"] = synthesis.run_stock(qs, settings)
             for system, summ in synthesis.report(name, found, args.out).items():
                 print(f"{name} {system}: {json.dumps(summ)}")
-        names = [n for n in names if not n.startswith("synthesis-")]
+        for name in [n for n in names if n.startswith("dialogue-")]:
+            ds = dialogue.load(name.removeprefix("dialogue-"))[: args.limit]
+            print(f"{name}: {len(ds)} conversations", file=sys.stderr)
+            print(f"{name} qa: {json.dumps(dialogue.report(name, dialogue.run_qa(ds, settings), args.out)['qa'])}")
+        names = [n for n in names if not n.startswith(("synthesis-", "dialogue-"))]
         data = {"sets": {}}
         for name in names:
             # Not a hidden folder: llama-index's SimpleDirectoryReader skips everything under one.

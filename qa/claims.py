@@ -36,13 +36,15 @@ _VALUE = frozenset(
     "year years date day days month time name names age number percentage percent amount price cost size".split()
 )
 _QUANTITY = frozenset("many much old long far often big large tall high late soon".split())
+_AUXILIARY = frozenset("did does do is was are were will would can could should has have had of".split())
 _FILLER = frozenset("is was are were the a an his her its their".split())
 _MARKUP = re.compile(r"^[\s#>*•·\-–—]+|[*_`]{1,3}(?=\S)|(?<=\S)[*_`]{1,3}")
 
 
 def wants_phrase(question: str) -> bool:
     """Whether the question asks for one value (a name, date, place or number), decided by its first question
-    word: who, whom, whose, when, where; "how" with a quantity; "what"/"which" with a value noun."""
+    word: who, whom, whose, when, where; "how" with a quantity; "what"/"which" with a value noun; "which" with
+    a singular noun ("which minister", not "which inspectorates")."""
     m = _WH.search(question)
     if not m:
         return False
@@ -52,8 +54,12 @@ def wants_phrase(question: str) -> bool:
         return True
     if wh == "how":
         return bool(nxt) and nxt[0] in _QUANTITY
+    words = [w for w in nxt if w not in _FILLER]
+    if wh == "which" and words and not words[0] in _AUXILIARY:
+        # "which minister" asks for one; "which inspectorates" for several (the noun after a possessive counts)
+        noun = next((w for w in words if "'" not in w and "’" not in w), words[-1])
+        return not (noun.endswith("s") and not noun.endswith("ss")) or noun in _VALUE
     if wh in ("what", "which"):
-        words = [w for w in nxt if w not in _FILLER]
         return bool(words) and words[0] in _VALUE
     return False
 

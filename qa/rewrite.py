@@ -61,8 +61,10 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
         rewritten = str(json.loads(gen.text).get("question", "")).strip()
     except (ValueError, AttributeError):
         rewritten = ""
-    # A rewrite that lost the question (empty, or far longer than question plus history) is not used.
-    if not rewritten or len(rewritten) > 3 * len(question) + 200:
+    # A rewrite that lost the question (empty, no longer a question, or far longer than question plus history)
+    # is not used: "What is her job?" once came back as "Christine Gilbert is a job title."
+    lost = question.rstrip().endswith("?") and not rewritten.rstrip().endswith("?")
+    if not rewritten or lost or len(rewritten) > 3 * len(question) + 200:
         return question
     return rewritten
 
@@ -72,7 +74,8 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 
 def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """The search query for a follow-up that still leans on the last turn: its capitalised names are added.
+    """The search query for a follow-up that still leans on the last turn after the rewrite: the last turn's
+    capitalised names the question does not already hold are added.
 
     Retrieval gets these even after the reader's rewrite, which a small model sometimes leaves vague.
     """
@@ -83,5 +86,8 @@ def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
     names = [
         n for n in _CAPITALISED.findall(f"{prev_q} . {prev_a[:200]}") if n.split()[0].lower() not in stopwords()
     ]
+    if names and all(n.lower() in question.lower() for n in names):
+        return question  # the rewrite names them already
+    names = [n for n in names if n.lower() not in question.lower()]
     subject = " ".join(dict.fromkeys(names)) or " ".join(terms(prev_q))
     return f"{question} ({subject})" if subject else question

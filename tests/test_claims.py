@@ -23,6 +23,10 @@ from tests.fakes import HashEmbedder, ScriptedLLM
         ("Why was no action taken?", False),
         ("How did the minister respond?", False),
         ("Summarise the letter.", False),
+        ("Which children's minister read the review?", True),
+        ("Which review did she chair?", True),
+        ("Which inspectorates will carry out the review?", False),
+        ("Which of the agencies failed?", False),
     ],
 )
 def test_which_questions_want_one_phrase(question, phrase):
@@ -103,3 +107,13 @@ def test_passages_are_shown_from_a_word_boundary_and_without_markdown():
     assert "**" not in card and "Rt Hon Ed Balls MP" in card
     reply = reply_markdown("Ed Balls [1]", False, False, (), (Citation("a.txt", "Ed <b>Balls</b>", 0, 9, 1.0, "T"),))
     assert 'title="T: Ed &lt;b&gt;Balls&lt;/b&gt;"' in reply and "Sources of this answer" in reply
+
+
+def test_a_rewrite_that_is_no_longer_a_question_is_dropped_and_the_search_still_carries_the_names():
+    from qa.rewrite import rewrite
+
+    history = [("Who did Ed Balls write to about the review?", "Christine Gilbert [1]")]
+    rw = rewrite(ScriptedLLM('{"question": "Christine Gilbert is a job title."}'), "What is her job?", history)
+    assert rw.question == "What is her job?" and "Christine Gilbert" in rw.query
+    good = rewrite(ScriptedLLM('{"question": "What is Christine Gilbert\'s job?"}'), "What is her job?", history)
+    assert good.question == "What is Christine Gilbert's job?" and "Gilbert" in good.query
