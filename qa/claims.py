@@ -55,7 +55,7 @@ def wants_phrase(question: str) -> bool:
     if wh == "how":
         return bool(nxt) and nxt[0] in _QUANTITY
     words = [w for w in nxt if w not in _FILLER]
-    if wh == "which" and words and not words[0] in _AUXILIARY:
+    if wh == "which" and words and words[0] not in _AUXILIARY:
         # "which minister" asks for one; "which inspectorates" for several (the noun after a possessive counts)
         noun = next((w for w in words if "'" not in w and "’" not in w), words[-1])
         return not (noun.endswith("s") and not noun.endswith("ss")) or noun in _VALUE
