@@ -29,9 +29,12 @@ class Recording:
     def warm_up(self) -> None:
         self.inner.warm_up()
 
-    def generate(self, prompt, max_tokens, schema=None):
+    def stream(self, prompt, max_tokens, schema=None):
         self.prompts.append(prompt)
-        return self.inner.generate(prompt, max_tokens, schema)
+        return self.inner.stream(prompt, max_tokens, schema)
+
+    def generate(self, prompt, max_tokens, schema=None):
+        return self.stream(prompt, max_tokens, schema).generation()
 
 
 @pytest.fixture(scope="module")
