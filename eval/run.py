@@ -24,7 +24,11 @@ def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
         a = qa_answer(pair.question, history=list(pair.history), settings=settings)
         secs = time.perf_counter() - t0
         passages = [(h.source, h.start, h.end) for h in a.trace.fused]
-        cited = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in a.citations]
+        # The answer's own citations: its first claim's. The points after it cite other things the documents say
+        # on the question (the synthesis set scores them); counting them here would score them as wrong
+        # citations of the answer.
+        own = a.claims[0].citations if a.claims else a.citations
+        cited = [{"source": c.source, "start": c.start, "end": c.end, "quote": c.quote} for c in own]
         row = score_row(pair, gold, a.text, a.refused, secs, passages, cited)
         # What the reader found, shown or not: the calibration needs it to know whether refusing was right.
         row.reader_answer = a.trace.model_answer
