@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from dataclasses import asdict
 from pathlib import Path
 
@@ -48,11 +49,32 @@ CSS = """
               border-top:1px dashed var(--border-color-primary); margin-top:4px}
 .qa-refusal {font-weight:600; margin-bottom:8px; padding:6px 8px; border-left:4px solid #d9822b}
 .qa-empty {color: var(--body-text-color-subdued)}
-abbr.qa-marker {text-decoration: none; color: var(--color-accent); cursor: help; font-weight: 600}
+abbr.qa-marker {text-decoration: none; color: var(--color-accent); cursor: pointer; font-weight: 600}
+li.qa-picked {background: #fff3c4; color: #222; border-radius: 3px}
 /* A phone: the answer, then its sources right under it (examples and settings stay out of the way). */
 @media (max-width: 720px) {
   #qa-chat {height: 55vh !important}
   #qa-examples, #qa-settings {display: none}
+}
+"""
+# A click on an answer's marker [n] opens that answer's own "Sources of this answer" at its n-th source (the
+# marker's hover title holds the passage too). One listener on the page: the chat re-renders its messages.
+MARKER_JS = """
+() => {
+  document.addEventListener('click', (e) => {
+    const marker = e.target.closest && e.target.closest('abbr.qa-marker');
+    if (!marker) return;
+    const message = marker.closest('[data-testid="bot"]') || marker.parentElement;
+    const details = message && message.querySelector('details');
+    if (!details) return;
+    details.open = true;
+    const n = parseInt(marker.textContent.replace(/[^0-9]/g, ''), 10);
+    const item = details.querySelectorAll('li')[n - 1];
+    if (!item) return;
+    details.querySelectorAll('li.qa-picked').forEach((li) => li.classList.remove('qa-picked'));
+    item.classList.add('qa-picked');
+    item.scrollIntoView({block: 'nearest'});
+  });
 }
 """
 # Opening a document scrolls its highlighted span into view (one click, no round trip).
@@ -101,10 +123,66 @@ def settings_problem(backend: str, url: str, model: str, base: Settings) -> str 
 
 
 PLACEHOLDER = "Ask a question about the documents…"
-# The question box and the Ask button while an answer is being made, and once it is in.
-ANSWERING = "Answering… you can ask again when the answer is in."
-BUSY = (gr.update(value="", interactive=False, placeholder=ANSWERING), gr.update(interactive=False))
-READY = (gr.update(value="", interactive=True, placeholder=PLACEHOLDER), gr.update(interactive=True))
+# The box while an answer is being made: it stays free, and what is asked then is sent next.
+ANSWERING = "Answering… ask your next question; it is sent when this answer is in."
+
+
+class Waiting:
+    """Per browser session: whether an answer is being made, and the questions asked meanwhile, in order.
+
+    Gradio passes a `gr.State` to an event as it was when the event started, so a running answer cannot see a
+    question added to one afterwards; this small shared structure (a lock, a set and lists) is what both see."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy: set[str] = set()
+        self._line: dict[str, list[str]] = {}
+
+    def offer(self, session: str, question: str) -> bool:
+        """True: answer it now (nothing is being answered; an empty question gets the hint). False: an answer
+        is being made, and the question (if any) waits in line."""
+        with self._lock:
+            if session in self._busy:
+                if question:
+                    self._line.setdefault(session, []).append(question)
+                return False
+            if question:
+                self._busy.add(session)
+            return True
+
+    def next(self, session: str) -> str | None:
+        """The next question in line, or None (and the session is free again)."""
+        with self._lock:
+            line = self._line.get(session)
+            if line:
+                question = line.pop(0)
+                if not line:
+                    del self._line[session]
+                return question
+            self._busy.discard(session)
+            return None
+
+    def line(self, session: str) -> list[str]:
+        with self._lock:
+            return list(self._line.get(session, ()))
+
+    def drop(self, session: str) -> list[str]:
+        """Stop: the session is free again; the questions that were waiting, unsent."""
+        with self._lock:
+            self._busy.discard(session)
+            return self._line.pop(session, [])
+
+
+def session_of(request: gr.Request | None) -> str:
+    return (getattr(request, "session_hash", None) or "") if request is not None else ""
+
+
+def line_markdown(line: list[str]) -> str:
+    """The questions waiting to be sent, under the box."""
+    if not line:
+        return ""
+    items = "\n".join(f"{i}. {q}" for i, q in enumerate(line, 1))
+    return f"**Sent next, when this answer is in:**\n{items}"
 
 
 LOCAL_USER = "local"  # whose conversations they are when the app has no logins
@@ -127,31 +205,66 @@ def build_app(base: Settings) -> gr.Blocks:
         except Exception:  # noqa: BLE001 - a vanished file just shows the passage alone
             return None
 
-    def take(message):
-        """The quick first step: the question leaves the box (cleared every time) for `pending`, and the box
-        and Ask button wait while the answer comes; Stop is offered."""
-        return (gr.update(value="", interactive=False, placeholder=ANSWERING), gr.update(interactive=False),
-                message or "", gr.update(visible=True))  # fmt: skip
+    waiting = Waiting()
+    quiet = (gr.skip(),) * 8  # respond's outputs, untouched (a question that waits in line starts nothing)
+
+    def take(message, request: gr.Request):
+        """The quick first step, outside the queue: the question leaves the box (cleared every time). With no
+        answer coming it goes to `pending` for `respond`; while one is coming it waits in line, shown under the box,
+        and the running `respond` sends it next (`pending` None: nothing new to start)."""
+        text = (message or "").strip()
+        if not waiting.offer(session_of(request), text):
+            return (
+                gr.update(value=""),
+                None,
+                gr.update(visible=True),
+                line_markdown(waiting.line(session_of(request))),
+            )
+        return (
+            gr.update(value="", placeholder=ANSWERING if text else PLACEHOLDER),
+            text,
+            gr.update(visible=bool(text)),
+            "",
+        )
 
     def respond(message, chat, state, backend, url, model, top_k, chosen, request: gr.Request):
-        chat = list(chat or [])
-        state = dict(state or new_state())
-        if not message or not message.strip():
-            chat.append({"role": "assistant", "content": HINT})
-            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+        """Answer `message`, then each question that came in while it was answered, in order; the box stays
+        free to type in all along (its text is never touched here)."""
+        if message is None:
+            yield quiet
             return
-        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        session = session_of(request)
+        chat, state = list(chat or []), dict(state or new_state())
+        last = (chat, gr.skip(), gr.skip(), state, gr.skip())
+        while message is not None:
+            for last in one_answer(message, chat, state, backend, url, model, top_k, chosen, request):
+                chat, state = last[0], last[3]  # the next question in line continues this chat
+                yield (*last[:4], gr.update(placeholder=ANSWERING), last[4], gr.update(visible=True),
+                       line_markdown(waiting.line(session)))  # fmt: skip
+            message = waiting.next(session)
+        # The last answer once more, with the box's hint back and Stop gone (an API caller reads this last one).
+        yield (*last[:4], gr.update(placeholder=PLACEHOLDER), last[4], gr.update(visible=False), "")
+
+    def one_answer(message, chat, state, backend, url, model, top_k, chosen, request):
+        """One question's turn on screen: (chat, sources, trace, state, conversation list) as the answer grows."""
+        if not message.strip():
+            chat = [*chat, {"role": "assistant", "content": HINT}]
+            yield chat, gr.skip(), gr.skip(), state, gr.skip()
+            return
+        chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         problem = settings_problem(backend, url, model, base)
         if problem:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {problem}"}
-            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+            yield chat, gr.skip(), gr.skip(), state, gr.skip()
             return
-        yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
+        yield chat, gr.skip(), gr.skip(), state, gr.skip()
         try:
             settings = session_settings(base, backend, url, model, top_k)
             claims: list[str] = []
             final = None
-            for event in answer_stream(message, history=state["history"], settings=settings, sources=chosen or None):
+            for event in answer_stream(
+                message, history=state["history"], settings=settings, sources=chosen or None
+            ):
                 if event.kind == "answer":
                     final = event.answer
                     break
@@ -160,20 +273,26 @@ def build_app(base: Settings) -> gr.Blocks:
                     chat[-1] = {"role": "assistant", "content": join(claims)}
                 elif not claims:  # what the engine is doing, or the reader's words so far, until a claim is in
                     chat[-1] = {"role": "assistant", "content": progress_markdown(event)}
-                yield chat, gr.update(), gr.update(), state, *BUSY, gr.update()
+                yield chat, gr.skip(), gr.skip(), state, gr.skip()
             chat[-1] = {"role": "assistant", "content": reply_markdown(final.text, final.refused, bool(final.related),
                                                                        final.warnings, final.citations)}  # fmt: skip
+            state = dict(state)
             if not final.refused:
                 state["history"] = state["history"] + [(message, final.text)]
             state["answer"] = final
             state["answers"] = {**state.get("answers", {}), str(len(chat) - 1): final}  # (stopped() reads it)
             user = who(request)
             state["conversation"] = remember(user, state.get("conversation"), Turn.of(message, final))
-            yield (chat, sources_html(final, load_doc), trace_markdown(final), state, *READY,
-                   conversation_list(user, state["conversation"]))  # fmt: skip
+            yield (
+                chat,
+                sources_html(final, load_doc),
+                trace_markdown(final),
+                state,
+                conversation_list(user, state["conversation"]),
+            )
         except QAError as e:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {e}"}
-            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+            yield chat, gr.skip(), gr.skip(), state, gr.skip()
         except Exception as e:  # noqa: BLE001 - the UI must never show a traceback
             log.exception("answer failed")
             chat[-1] = {
@@ -181,14 +300,25 @@ def build_app(base: Settings) -> gr.Blocks:
                 "content": f"⚠️ Something went wrong ({type(e).__name__}). "
                 "Please try again; the app is still running.",
             }
-            yield chat, gr.update(), gr.update(), state, *READY, gr.update()
+            yield chat, gr.skip(), gr.skip(), state, gr.skip()
 
-    def stopped(chat, state):
-        """Stop: the answer being made is dropped (nothing half-made is kept as an answer); the box is back."""
+    def stopped(chat, state, request: gr.Request):
+        """Stop: the answer being made is dropped (nothing half-made is kept as an answer); questions waiting in
+        line go back to the box, unsent, rather than being lost."""
         chat = list(chat or [])
-        if chat and chat[-1].get("role") == "assistant" and str(len(chat) - 1) not in (state or {}).get("answers", {}):
+        if (
+            chat
+            and chat[-1].get("role") == "assistant"
+            and str(len(chat) - 1) not in (state or {}).get("answers", {})
+        ):
             chat[-1] = {"role": "assistant", "content": "*Stopped.*"}
-        return chat, *READY, gr.update(visible=False)
+        line = waiting.drop(session_of(request))
+        box = (
+            gr.update(value="\n".join(line), placeholder=PLACEHOLDER)
+            if line
+            else gr.update(placeholder=PLACEHOLDER)
+        )
+        return chat, box, gr.update(visible=False), ""
 
     def remember(user: str, cid: str | None, turn: Turn) -> str:
         """Save a finished turn in the chat's conversation, or in a new one (the first turn, or after the
@@ -222,9 +352,13 @@ def build_app(base: Settings) -> gr.Blocks:
             return gr.update(), gr.update(), gr.update(), gr.update(), f"⚠️ {e}"
         chat, history = [], []
         for t in turns:
-            chat += [{"role": "user", "content": t.question},
-                     {"role": "assistant", "content": reply_markdown(t.answer, t.refused, bool(t.related),
-                                                                       citations=t.citations)}]
+            chat += [
+                {"role": "user", "content": t.question},
+                {
+                    "role": "assistant",
+                    "content": reply_markdown(t.answer, t.refused, bool(t.related), citations=t.citations),
+                },
+            ]
             if not t.refused:
                 history.append((t.question, t.answer))
         state = {**new_state(), "history": history, "conversation": cid}
@@ -236,7 +370,10 @@ def build_app(base: Settings) -> gr.Blocks:
         return [{"role": "assistant", "content": welcome_markdown(engine_for(base).index.metadata())}]
 
     def new_chat(request: gr.Request):
-        return welcome(), new_state(), sources_html(None, load_doc), trace_markdown(None), conversation_list(who(request))
+        """A new conversation: the answer being made (if any) is cancelled and questions waiting for it dropped."""
+        waiting.drop(session_of(request))
+        return (welcome(), new_state(), sources_html(None, load_doc), trace_markdown(None), conversation_list(who(request)),
+                gr.update(visible=False), "")  # fmt: skip
 
     def rename_conversation(cid, title, request: gr.Request):
         user = who(request)
@@ -340,8 +477,9 @@ def build_app(base: Settings) -> gr.Blocks:
                         )
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-send")
                         stop = gr.Button("Stop", variant="stop", scale=1, visible=False, elem_id="qa-stop")
+                    line = gr.Markdown(elem_id="qa-line")
                     with gr.Column(elem_id="qa-examples"):
-                        gr.Examples(EXAMPLES, inputs=box, label="Examples")
+                        examples = gr.Examples(EXAMPLES, inputs=box, label="Examples")
                     # Custom values are let through to the engine, which names any document not in the index.
                     within = gr.Dropdown(engine_for(base).index.sources(), value=[], multiselect=True,
                                          allow_custom_value=True, label="Answer from (all documents if none is "
@@ -373,43 +511,50 @@ def build_app(base: Settings) -> gr.Blocks:
                 headers=["file", "title", "chunks", "indexed"], interactive=False, elem_id="qa-docs"
             )
             with gr.Row():
-                upload = gr.File(label="Add files (.txt .md .html .pdf .docx .pptx .xlsx .csv .epub)", file_count="multiple")
+                upload = gr.File(
+                    label="Add files (.txt .md .html .pdf .docx .pptx .xlsx .csv .epub)", file_count="multiple"
+                )
                 with gr.Column():
                     add = gr.Button("Add and index", variant="primary")
                     pick = gr.Dropdown(label="Remove a document", choices=[])
                     rm = gr.Button("Remove from index", elem_id="qa-remove")
-                    confirm = gr.Button("Yes, remove it", variant="stop", visible=False, elem_id="qa-confirm-remove")
+                    confirm = gr.Button(
+                        "Yes, remove it", variant="stop", visible=False, elem_id="qa-confirm-remove"
+                    )
                     undo = gr.Button("Undo the removal", visible=False, elem_id="qa-undo-remove")
                     removed = gr.State(None)
             status = gr.Markdown(elem_id="qa-doc-status")
 
         pending = gr.State("")
         io = [pending, chat, state, backend, url, model, top_k, within]
-        out = [chat, sources, trace, state, box, send, conversations]
+        out = [chat, sources, trace, state, box, conversations, stop, line]
         # The first step runs outside the queue: the box clears and the question moves to `pending` at once,
         # even when other users fill the queue (a streamed update that clears the box takes effect only once
-        # in Gradio 6, so the box is never cleared from inside `respond`). While an answer comes the box and
-        # Ask wait (Gradio ignores a trigger while the same event is pending), and Stop cancels it.
-        ask1 = send.click(take, [box], [box, send, pending, stop], queue=False, api_name=False)
-        ask2 = box.submit(take, [box], [box, send, pending, stop], queue=False, api_name=False)
-        run1 = ask1.then(respond, io, out, api_name=False)
-        run2 = ask2.then(respond, io, out, api_name=False)
+        # in Gradio 6, so the box's text is never set from inside `respond`). The box stays free while an answer
+        # comes: a question asked then (typed or an example clicked) waits in line, shown under the box, and the
+        # running answer's `respond` sends it next. Stop cancels the answer and gives the waiting questions back.
+        first = [box, pending, stop, line]
+        asks = [send.click(take, [box], first, queue=False, api_name=False, trigger_mode="multiple"),
+                box.submit(take, [box], first, queue=False, api_name=False, trigger_mode="multiple"),
+                examples.load_input_event.then(take, [box], first, queue=False, api_name=False,
+                                               trigger_mode="multiple")]  # fmt: skip
+        runs = [ask.then(respond, io, out, api_name=False) for ask in asks]
         # The API's /ask takes the question itself (a State is not an API parameter): same function, an event
         # no user can trigger.
         api_ask = gr.Button(visible=False)
         api_ask.click(respond, [box, *io[1:]], out, api_name="ask")
-        for run in (run1, run2):
-            run.then(lambda: gr.update(visible=False), None, [stop], api_name=False)
-        stop.click(stopped, [chat, state], [chat, box, send, stop], cancels=[run1, run2], queue=False,
-                   api_name=False)  # fmt: skip
+        stop.click(stopped, [chat, state], [chat, box, stop, line], cancels=runs, queue=False, api_name=False)
         add.click(add_files, [upload], [status, table, pick, within], api_name="upload").then(
-            lambda: None, None, [upload], api_name=False)  # the files added leave the upload box
+            lambda: None, None, [upload], api_name=False
+        )  # the files added leave the upload box
         rm.click(ask_remove, [pick], [status, confirm], api_name=False)
         confirm.click(remove, [pick], [status, table, pick, within, confirm, removed, undo], api_name=False)
         undo.click(undo_remove, [removed], [status, table, pick, within, removed, undo], api_name=False)
         # The API's /remove removes at once (a client confirms on its side); the same function as the UI's.
         api_remove = gr.Button(visible=False)
-        api_remove.click(lambda source: remove(source)[:4], [pick], [status, table, pick, within], api_name="remove")
+        api_remove.click(
+            lambda source: remove(source)[:4], [pick], [status, table, pick, within], api_name="remove"
+        )
         demo.load(doc_lists, None, [table, pick, within], api_name=False)
         demo.load(list_conversations, None, [conversations], api_name=False)
         # On load, not as the chat's initial value: that is in the page config every visitor gets, logged in or not.
@@ -439,9 +584,10 @@ def build_app(base: Settings) -> gr.Blocks:
         gr.api(delete_saved, api_name="delete_conversation")
         conversations.input(open_conversation, [conversations], [chat, state, sources, trace, conv_status],
                             api_name=False)  # fmt: skip
-        new.click(new_chat, None, [chat, state, sources, trace, conversations], api_name=False)
+        fresh = [chat, state, sources, trace, conversations, stop, line]
+        new.click(new_chat, None, fresh, cancels=runs, api_name=False)
         # The chat's own trash button clears the conversation the engine reads and the sources too.
-        chat.clear(new_chat, None, [chat, state, sources, trace, conversations], api_name=False)
+        chat.clear(new_chat, None, fresh, cancels=runs, api_name=False)
         rename_btn.click(rename_conversation, [conversations, new_title], [conversations, conv_status],
                          api_name=False)  # fmt: skip
         delete_btn.click(delete_conversation, [conversations, state], [conversations, chat, state, conv_status],
@@ -491,6 +637,7 @@ def main() -> int:
         server_port=settings.port,
         auth=auth,
         css=CSS,
+        js=MARKER_JS,
         show_error=False,
         app_kwargs=APP_KWARGS,
         run_history=False,  # Gradio's "Runs" page: raw JSON, and answers kept in the browser's storage

@@ -34,7 +34,19 @@ class Rewrite:
 def follows_up(question: str, history: Sequence[tuple[str, str]]) -> bool:
     """Whether the question leans on the conversation: a pronoun or "then"/"there" pointing back, or too few
     words of its own to stand alone. A question that stands on its own is searched and read as asked."""
-    return bool(history) and bool(_PRONOUN.search(question) or len(terms(question)) < 2)
+    return bool(history) and bool(_points_back(question) or len(terms(question)) < 2)
+
+
+def _points_back(question: str) -> bool:
+    """A pronoun, "then" or "there" whose antecedent is not in the question itself. A subject or possessive
+    pronoun after a name the question gives ("How old was Baby P when he died?") is taken to mean that name, as
+    in ordinary English; one before any name ("What did she call Baby Peter's death?"), an object pronoun ("Did
+    Ed Balls sack her?": "her" may not mean the subject of its own clause) or "then"/"there" points back."""
+    for m in _PRONOUN.finditer(question):
+        names = [n for n in _CAPITALISED.finditer(question[: m.start()]) if n.start() > 0]
+        if not (names and m.group(0).lower() in _SELF_RESOLVING):
+            return True
+    return False
 
 
 def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> Rewrite:
@@ -70,6 +82,7 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
 
 
 _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there|then)\b", re.I)
+_SELF_RESOLVING = {"he", "she", "they", "his", "their", "its", "it"}
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 

@@ -1,6 +1,6 @@
 """A person's view: headless Chromium (Debian's) types a question, waits for the answer,
-checks a citation and its highlighted passage, opens the document, and saves a screenshot; and a
-second question typed while the first is being answered is not lost."""
+checks a citation and its highlighted passage, opens the document, and saves a screenshot; questions
+asked while one is answered wait in line and are sent."""
 
 import os
 import re
@@ -63,28 +63,36 @@ def test_ask_in_the_browser(app, browser):
     expect(mark).to_be_in_viewport()
 
 
-def test_a_question_typed_while_one_is_answered_is_not_dropped(app, browser):
-    """Gradio ignores a second trigger of an event still pending; the box must not take a question then."""
+def test_questions_asked_while_one_is_answered_wait_in_line_and_are_sent(app, browser):
+    """Issue 24: the box stays free while an answer is coming; a question typed, or an example clicked, then waits
+    in line under the box (visibly) and is sent when the answer is in, in order."""
     from playwright.sync_api import expect
 
     url, _, _ = app
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
-    box, chat = page.locator("#qa-input textarea"), page.locator("#qa-chat")
+    box, chat, line = page.locator("#qa-input textarea"), page.locator("#qa-chat"), page.locator("#qa-line")
     box.fill("Who is Hampshire's director of children's services?")
     box.press("Enter")
-    # While the first answer is coming the box and the button are visibly disabled ...
-    expect(box).to_be_disabled(timeout=5_000)
-    expect(page.locator("#qa-send")).to_be_disabled()
+    expect(page.locator("#qa-stop")).to_be_visible(timeout=5_000)
+    expect(box).to_be_enabled()
     expect(box).to_have_attribute("placeholder", re.compile("Answering"))
-    # ... so a person typing the next question a moment later waits for the box, and is then answered.
-    box.fill("Who is the Ofsted chief inspector?", timeout=120_000)  # waits until the box is enabled
-    expect(chat).to_contain_text("Coughlan")
+    box.fill("Who is the Ofsted chief inspector?")
     box.press("Enter")
+    expect(box).to_have_value("", timeout=5_000)
+    page.locator("#qa-examples").get_by_text("How old was Baby P when he died?").click()
+    expect(line).to_contain_text("Who is the Ofsted chief inspector?", timeout=5_000)
+    expect(line).to_contain_text("How old was Baby P when he died?")
+    expect(box).to_have_value("", timeout=5_000)
+    expect(chat).to_contain_text("Coughlan", timeout=120_000)
     expect(chat).to_contain_text("Gilbert", timeout=120_000)
-    expect(box).to_be_enabled(timeout=10_000)
+    expect(chat).to_contain_text("17", timeout=120_000)
+    expect(page.locator("#qa-stop")).to_be_hidden(timeout=30_000)
+    expect(line).not_to_contain_text("Ofsted")
     text = chat.inner_text()
-    assert text.index("Hampshire") < text.index("Coughlan") < text.index("Ofsted") < text.index("Gilbert")
+    order = ["Hampshire", "Coughlan", "Ofsted chief", "Gilbert", "How old was Baby P"]
+    assert [text.index(w) for w in order] == sorted(text.index(w) for w in order), text
+    assert text.count("Who is the Ofsted chief inspector?") == 1
 
 
 def _last_reply(page) -> str:
@@ -94,7 +102,7 @@ def _last_reply(page) -> str:
 
 def test_the_chat_window_people_expect(app, browser, tmp_path):
     """Issue 24: a welcome line naming what is loaded; the answer grows on screen; the box is empty after every
-    answer; an earlier answer's markers still hold its own passages; "new chat" leaves nothing of the old conversation;
+    answer; an earlier answer's markers still hold (hover) and open (click) its own passages; "new chat" leaves nothing of the old conversation;
     the run-history page is not offered."""
     import json
     import time
@@ -144,6 +152,11 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
     passage = tip.split(": ", 1)[1]
     assert " ".join(passage.split())[:60] in " ".join(first_sources.split()), (tip, first_sources)
     expect(first_answer).to_contain_text("Sources of this answer")
+    # A click on the marker opens that answer's own sources at its passage.
+    first_answer.locator("abbr.qa-marker").first.click()
+    picked = first_answer.locator("details li.qa-picked")
+    expect(picked).to_be_visible(timeout=5_000)
+    assert " ".join(passage.split())[:60] in " ".join(picked.inner_text().split())
 
     # New chat: the screen, the sources and what the engine reads all start again.
     page.locator("#qa-new-chat").click()
@@ -165,7 +178,7 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
 
 
 def test_stop_and_a_phone_sized_screen(app, browser):
-    """Stop ends an answer being made and gives the box back; on a phone the sources follow the chat closely."""
+    """Stop ends an answer being made and gives back the question that was waiting; on a phone the sources follow the chat closely."""
     from playwright.sync_api import expect
 
     url, _, _ = app
@@ -175,10 +188,16 @@ def test_stop_and_a_phone_sized_screen(app, browser):
     box.fill("What did the 2010 Ofsted report say about Haringey's children's services?")
     box.press("Enter")
     expect(stop).to_be_visible(timeout=5_000)
+    box.fill("Who is the Ofsted chief inspector?")
+    box.press("Enter")
+    expect(page.locator("#qa-line")).to_contain_text("Ofsted chief inspector", timeout=5_000)
     stop.click()
     expect(page.locator("#qa-chat")).to_contain_text("Stopped", timeout=10_000)
-    expect(box).to_be_enabled(timeout=10_000)
     expect(stop).to_be_hidden()
+    # The question that was waiting is not lost: it is back in the box, unsent.
+    expect(box).to_have_value("Who is the Ofsted chief inspector?", timeout=10_000)
+    expect(page.locator("#qa-line")).not_to_contain_text("Ofsted")
+    assert "Gilbert" not in page.locator("#qa-chat").inner_text()
 
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     phone.goto(url)

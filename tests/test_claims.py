@@ -93,6 +93,10 @@ def test_a_question_that_stands_on_its_own_is_not_rewritten():
     assert rw.question == rw.query == "What failings did the serious case review find?" and not llm.prompts
     assert follows_up("What is her job?", history) and follows_up("Who was the leader then?", history)
     assert not follows_up("What is her job?", [])
+    # A pronoun after a name the question gives means that name; before one, or as an object, it points back.
+    assert not follows_up("How old was Baby P when he died?", history)
+    assert follows_up("What did she call Baby Peter's death?", history)
+    assert follows_up("Did Ed Balls sack her?", history)
 
 
 def test_passages_are_shown_from_a_word_boundary_and_without_markdown():
