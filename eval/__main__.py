@@ -19,8 +19,8 @@ from .report import headline_table, rows_from_report, write_reports
 from .run import run_baseline, run_qa
 
 HERE = Path(__file__).resolve().parent
-SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test", "dialogue-dev",
-        "dialogue-test")
+SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test",
+        "synthesis-public-dev", "synthesis-public-test", "dialogue-dev", "dialogue-test")
 # The stock pipelines run on the seed dev and test sets and on the public test slice. public-dev is the
 # public slice's tuning half; at about 5 s a question for each baseline it would add about half an hour.
 BASELINE_SETS = ("seed-dev", "seed-test", "public-test")
@@ -63,22 +63,28 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
         names = [n.strip() for n in args.sets.split(",") if n.strip()]
         squad = public.squad_path(args.squad)
-        if any(n.startswith("public-") for n in names) and squad is None:
+        if any(n.startswith(("public-", "synthesis-public-")) for n in names) and squad is None:
             print(
                 "no SQuAD 2.0 training file (--squad or QA_SQUAD): the public slice is left out", file=sys.stderr
             )
-            names = [n for n in names if not n.startswith("public-")]
+            names = [n for n in names if not n.startswith(("public-", "synthesis-public-"))]
         results = {}
         baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
         unknown = set(baselines) - set(BASELINES)
         if unknown:
             p.error(f"unknown baseline(s): {', '.join(sorted(unknown))}")
         for name in [n for n in names if n.startswith("synthesis-")]:
-            qs = synthesis.load(name.removeprefix("synthesis-"))[: args.limit]
+            split = name.removeprefix("synthesis-")
+            set_settings = settings
+            if split.startswith("public-"):  # over the public slice's article of the same split
+                _, set_settings = question_set(split, settings, squad, HERE / "work")
+                qs = synthesis.load(split.removeprefix("public-"), synthesis.PUBLIC_SET)[: args.limit]
+            else:
+                qs = synthesis.load(split)[: args.limit]
             print(f"{name}: {len(qs)} questions", file=sys.stderr)
-            found = {"qa": synthesis.run_qa(qs, settings)}
+            found = {"qa": synthesis.run_qa(qs, set_settings)}
             if not args.no_baseline:
-                found["stock-hybrid"] = synthesis.run_stock(qs, settings)
+                found["stock-hybrid"] = synthesis.run_stock(qs, set_settings)
             for system, summ in synthesis.report(name, found, args.out).items():
                 print(f"{name} {system}: {json.dumps(summ)}")
         for name in [n for n in names if n.startswith("dialogue-")]:

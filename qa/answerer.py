@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from . import reader, verify
@@ -12,6 +12,7 @@ from .errors import BackendError, ModelError
 from .evidence import Evidence, Sentence
 from .llm import LLM
 from .reader import Reading
+from .text import sentence_spans
 
 READER, EXTRACTIVE = "reader", "extractive"  # the two kinds of answer, each with its own refusal model
 
@@ -27,6 +28,10 @@ class Draft:
     reading: Reading | None = None
     echo: float = 0.0  # the share of the answer the question already holds
     warning: str | None = None
+    # A reader's answer of several sentences that no one evidence sentence holds, each of whose sentences one
+    # does: `text` is its first sentence, and these are the rest, each with the evidence sentence (1-based)
+    # that holds it. Each is checked on its own, as a claim is.
+    more: tuple[tuple[str, int], ...] = ()
 
     def sentence(self, evidence: Evidence) -> Sentence | None:
         """The evidence sentence the answer rests on, if it passed the support check."""
@@ -62,10 +67,26 @@ def drafting(llm: LLM | None, question: str, evidence: Evidence) -> Iterator[str
         except (BackendError, ModelError) as e:
             warning = f"The reader failed ({e}) - falling back to the extractive answer."
         else:
-            support = verify.check(reading.answer, reading.sentence, evidence.shown, question)
-            yield Draft(READER, reading.answer, support, reading, verify.echo(reading.answer, question))
+            text, support, more = checked(reading, evidence.shown, question)
+            yield Draft(READER, text, support, reading, verify.echo(text, question), more=more)
             return
     best = evidence.shown.index(evidence.best) + 1 if evidence.best else 0
     text = evidence.shown[best - 1].text.strip() if best else ""
     yield Draft(EXTRACTIVE, text, verify.Support(best, 1.0, False, "extractive: the best evidence sentence"),
                  warning=warning)  # fmt: skip
+
+
+def checked(reading: Reading, shown: Sequence[Sentence], question: str
+            ) -> tuple[str, verify.Support, tuple[tuple[str, int], ...]]:  # fmt: skip
+    """The reader's answer checked against the evidence: whole, or, when it is several sentences that no one
+    evidence sentence holds, sentence by sentence (a small model asked for one sentence sometimes writes two,
+    each from its own evidence sentence). Every part must be held by an evidence sentence, or the whole answer
+    stands as it is, unsupported."""
+    support = verify.check(reading.answer, reading.sentence, shown, question)
+    parts = [reading.answer[a:b].strip() for a, b in sentence_spans(reading.answer)]
+    if support.ok or len(parts) < 2:
+        return reading.answer, support, ()
+    checks = [verify.check(p, reading.sentence if i == 0 else 0, shown, question) for i, p in enumerate(parts)]
+    if not all(c.ok for c in checks):
+        return reading.answer, support, ()
+    return parts[0], checks[0], tuple((p, c.index) for p, c in zip(parts[1:], checks[1:], strict=True))

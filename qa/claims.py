@@ -78,9 +78,25 @@ class Point:
     reason: str = ""  # empty for a point shown
 
 
+def lead_text(answer: str, sentence: Sentence | None) -> str:
+    """The lead of an answer that wants more than a phrase: the reader's answer, or the whole sentence it rests
+    on when that says more than the answer alone ("mixed reviews" from "Spectre received mixed reviews upon its
+    release; although criticised for its length, ..., it received praise for its action sequences ..."). The
+    sentence's own words, so it is verified as the answer was; a heading or a paragraph-long sentence is not used.
+    """
+    if sentence is None:
+        return answer
+    text = plain(sentence.text)
+    if not (POINT_WORDS[0] <= len(text.split()) <= POINT_WORDS[1]) or not _ENDED.search(text):
+        return answer
+    new = set(terms(text)) - set(terms(answer))
+    return text if new and len(new) / len(set(terms(text))) >= NOVELTY else answer
+
+
 def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,
-           ratio: float = POINT_RATIO) -> tuple[list[Point], list[Point]]:  # fmt: skip
-    """The points after the lead, best first, and those left out for the trace."""
+           ratio: float = POINT_RATIO, first: Sequence[Point] = ()) -> tuple[list[Point], list[Point]]:  # fmt: skip
+    """The points after the lead, best first, and those left out for the trace. `first` are points the reader's
+    own answer made (its further sentences, each checked against its evidence sentence): they come first."""
     best = evidence.best
     if best is None:
         return [], []
@@ -89,6 +105,12 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     words = len(lead_text.split())
     chosen: list[Point] = []
     left: list[Point] = []
+    for p in first:
+        if _key(p.sentence) in {_key(c.sentence) for c in chosen} | ({_key(lead)} if lead else set()):
+            continue  # two sentences of the answer from one evidence sentence: the lead or point shows it
+        chosen.append(p)
+        held |= set(terms(p.text)) | set(terms(p.sentence.text))
+        words += len(p.text.split())
     near = neighbours(evidence.ranked, lead, NEIGHBOURS)
     # A neighbour of the answer's sentence is just eligible, after the points that score on their own (the
     # nearer, the earlier); a list holding one carries it as it carries any item.
@@ -99,7 +121,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     for s in ranked:
         if len(chosen) == MAX_POINTS or lists.get(_key(s), s.score) < ratio * best.score:
             break
-        if lead is not None and _key(s) == _key(lead):
+        if (lead is not None and _key(s) == _key(lead)) or any(_key(s) == _key(c.sentence) for c in chosen):
             continue
         text = plain(s.text)
         n = len(text.split())

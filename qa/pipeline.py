@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import answerer, refuse
 from . import claims as cl
@@ -120,7 +120,7 @@ class Engine:
             evidence = self.evidence(retrieval)
         yield Event("status", f"Reading the {len(evidence.shown)} closest sentences…")
         with clock("read"):
-            for step in answerer.drafting(llm, rw.question, evidence):
+            for step in answerer.drafting(llm, rw.reading, evidence):
                 if isinstance(step, str):
                     yield Event("draft", step)
                 else:
@@ -130,7 +130,9 @@ class Engine:
         chosen, left = ([], [])
         if decision.answered and not cl.wants_phrase(q):  # the user's own words, not the rewrite's
             yield Event("status", "Checking the other passages…")
-            chosen, left = cl.points(rw.question, draft.sentence(evidence), draft.text, evidence)
+            draft = replace(draft, text=cl.lead_text(draft.text, draft.sentence(evidence)))
+            said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
+            chosen, left = cl.points(rw.question, draft.sentence(evidence), draft.text, evidence, first=said)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for claim in final.claims:

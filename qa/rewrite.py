@@ -22,13 +22,46 @@ CONDENSE_SYSTEM = (
 )
 
 
+
+
+def condense_turn(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The user's turn of the rewrite prompt: the last two turns, then the question."""
+    turns = "\n".join(f"User: {q}\nAssistant: {MARKER.sub('', a)[:300]}" for q, a in history[-2:])
+    return f"Conversation:\n{turns}\n\nLast question: {question}"
+
+
+# Worked examples on a made-up conversation (the reader's made-up bridge, nothing from an eval set or the seeds):
+# a pronoun meaning the last answer, "then" meaning its date, a possessive meaning a thing the last question
+# named, and a question that needs nothing. As chat turns they are the rewrite prompt's fixed start, kept
+# evaluated in its own llama.cpp context, so they cost a question nothing after the first.
+CONDENSE_SHOTS = tuple(
+    (condense_turn(q, history), json.dumps({"question": out}))
+    for history, q, out in (
+        ([("Who designed the Harlow Bridge?", "Mary Collins")], "What had she worked on before?",
+         "What had Mary Collins worked on before the Harlow Bridge?"),
+        ([("When did the Harlow Bridge open?", "May 1932")], "Who was the town's mayor then?",
+         "Who was the town's mayor in May 1932?"),
+        ([("Which town built the Harlow Bridge?", "Harlow")], "How many cars cross it each day?",
+         "How many cars cross the Harlow Bridge each day?"),
+        ([("Who designed the Harlow Bridge?", "Mary Collins")], "Why was the ferry replaced?",
+         "Why was the ferry replaced?"),
+    )
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Rewrite:
-    """The question as the reader reads it, the query retrieval searches with, and a warning if any."""
+    """The standalone question, the query retrieval searches with, a warning if any, and what the reader reads:
+    the question, with the last turn beside it when the question still points back after the rewrite."""
 
     question: str
     query: str
     warning: str | None = None
+    context: str = ""
+
+    @property
+    def reading(self) -> str:
+        return f"{self.question} {self.context}" if self.context else self.question
 
 
 def follows_up(question: str, history: Sequence[tuple[str, str]]) -> bool:
@@ -58,17 +91,25 @@ def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) 
         question = condense(llm, question, history)
     except BackendError as e:
         warning = f"{e} - the question was not rewritten for the conversation."
-    return Rewrite(question, carry_subject(question, history), warning)
+    return Rewrite(question, carry_subject(question, history), warning, last_turn(question, history))
+
+
+def last_turn(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The last turn, for the reader, when the question still leans on it (a rewrite that could not resolve
+    "her" leaves "What is her job?"): the reader then sees whom the conversation was about."""
+    if not follows_up(question, history):
+        return ""
+    prev_q, prev_a = history[-1]
+    prev_a = "" if (prev_a or "").startswith(REFUSAL) else " ".join(MARKER.sub("", prev_a or "").split())[:200]
+    said = f' and was answered "{prev_a}"' if prev_a else ""
+    return f'(The question before was "{" ".join(prev_q.split())[:200]}"{said}.)'
 
 
 def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> str:
     """A standalone question for a follow-up, rewritten by the reader (the question itself without one)."""
     if not history or llm is None:
         return question
-    turns = "\n".join(f"User: {q}\nAssistant: {MARKER.sub('', a)[:300]}" for q, a in history[-2:])
-    gen = llm.generate(
-        Prompt(CONDENSE_SYSTEM, f"Conversation:\n{turns}\n\nLast question: {question}"), 64, CONDENSE_SCHEMA
-    )
+    gen = llm.generate(Prompt(CONDENSE_SYSTEM, condense_turn(question, history), CONDENSE_SHOTS), 64, CONDENSE_SCHEMA)
     try:
         rewritten = str(json.loads(gen.text).get("question", "")).strip()
     except (ValueError, AttributeError):

@@ -45,8 +45,11 @@ def test_supported_answer_is_shown_with_its_exact_sentence(settings, answer_when
     n = _sentence_holding(probe, "punch bag")
     e = _engine(settings, f'{{"answer": "a punch bag", "sentence": {n}}}')
     a = e.answer(OPEN_Q)
-    # The answer is the first claim; an open question ("what did ... say") may add points after it.
-    assert not a.refused and a.claims[0].text == "a punch bag [1]" and a.text.startswith("a punch bag [1]")
+    # The answer is the first claim: for an open question ("what did ... say") the whole sentence it rests on,
+    # which says more than the phrase; points may follow.
+    lead = a.claims[0].text
+    assert not a.refused and "punch bag" in lead and lead.endswith(". [1]") and a.text.startswith(lead)
+    assert lead[: -len(" [1]")] == " ".join(a.citations[0].quote.split())
     assert "punch bag" in a.citations[0].quote and len(a.citations) == len(a.claims)
     assert a.trace.model_answer == "a punch bag" and a.trace.verification == "the answer is in the sentence"
     assert e.llm.schemas[0]["required"] == ["answer", "sentence"]
@@ -150,3 +153,26 @@ def test_first_answer_builds_the_index(settings, answer_when_supported):
     assert e.index.count() == 0
     e.answer("Who is the Ofsted chief inspector?")
     assert e.index.count() > 0
+
+
+def test_an_answer_of_two_sentences_from_two_evidence_sentences_becomes_two_claims(settings, answer_when_supported):
+    """A reader asked for one sentence sometimes writes two, each from its own evidence sentence: no one sentence
+    holds the whole, but each part is checked on its own and shown as its own claim with its own citation."""
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(OPEN_Q)
+    lines = [ln for ln in probe.llm.prompts[-1].user.splitlines() if ln.startswith("[")]
+    n = _sentence_holding(probe, "punch bag")
+    other = next(ln for ln in lines if "punch bag" not in ln and len(ln.split()) > 8)
+    m = int(other[1 : other.index("]")])
+    second = " ".join(other[other.index("]") + 1 :].split())
+    reply = f'{{"answer": "He had been used as a punch bag. {second}", "sentence": {n}}}'
+    a = _engine(settings, reply).answer(OPEN_Q)
+    assert not a.refused and len(a.claims) >= 2, a.text
+    assert "punch bag" in a.claims[0].text and "punch bag" in a.claims[0].citations[0].quote
+    assert any(" ".join(c.citations[0].quote.split()) == second for c in a.claims[1:]), (a.text, m)
+    _exact(a, settings)
+
+    # A part no evidence sentence holds leaves the whole answer unsupported: it is refused, nothing shown.
+    bad = _engine(settings, f'{{"answer": "He had been used as a punch bag. He was later made a judge.", "sentence": {n}}}')
+    a = bad.answer(OPEN_Q)
+    assert a.refused and "no evidence sentence holds the answer" in a.trace.verification
