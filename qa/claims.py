@@ -65,8 +65,13 @@ def wants_phrase(question: str) -> bool:
 
 
 def plain(text: str) -> str:
-    """A sentence as a claim's text: one line, without list bullets or markdown emphasis."""
-    return " ".join(_MARKUP.sub("", text).split())
+    """A sentence as a claim's text: one line, without list bullets, markdown emphasis, or a footnote mark left
+    at its start by the sentence splitter ("[q] The camera movement was reworked": web pages' reference marks
+    stand after the full stop, so they begin the next sentence, where they would read as a claim's marker)."""
+    return " ".join(_FOOTNOTE.sub("", _MARKUP.sub("", text)).split())
+
+
+_FOOTNOTE = re.compile(r"^\s*(?:\[[^\]\s]{1,12}\]\s*)+")
 
 
 @dataclass(frozen=True)

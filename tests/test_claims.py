@@ -64,6 +64,8 @@ def test_claims_join_as_a_lead_and_a_list():
     assert join(["A [1]", "B [2]", "C [3]"]) == "A [1]\n- B [2]\n- C [3]"
     assert "".join(piece(i, t) for i, t in enumerate(["A [1]", "B [2]"])) == join(["A [1]", "B [2]"])
     assert plain("  • **Each agency** failed.") == "Each agency failed."
+    assert plain("[q][12] The camera was reworked.") == "The camera was reworked."
+    assert plain("It grossed $10 [a] more.") == "It grossed $10 [a] more."  # only at the start
 
 
 def test_an_open_question_streams_status_draft_and_each_cited_claim_then_the_answer(settings, monkeypatch):
