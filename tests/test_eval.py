@@ -164,3 +164,30 @@ def test_readme_figures_are_the_reports():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     report = json.loads((ROOT / "eval" / "report.json").read_text(encoding="utf-8"))
     assert render(readme, report) == readme, "README.md differs from eval/report.json: run python -m eval.readme"
+
+
+def test_synthesis_and_dialogue_sets_are_well_formed():
+    """Both splits present; every key point (and every dialogue answer) has a phrasing the documents hold, so a
+    point can be covered by quoting them; the public set's points are in its articles when a SQuAD copy is here."""
+    from eval import dialogue, metrics, public, synthesis
+
+    seeds = metrics.normalize(" ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir()) if p.is_file()))
+    for half in ("dev", "test"):
+        qs = synthesis.load(half)
+        assert len(qs) >= 8 and all(q.points for q in qs)
+        for q in qs:
+            for point in q.points:
+                assert any(metrics.normalize(p) in seeds for p in point), (q.id, point)
+        ds = dialogue.load(half)
+        assert len(ds) >= 4 and all(len(d.turns) >= 2 for d in ds)
+    squad = public.squad_path()
+    if squad is None:
+        return
+    data = json.loads(squad.read_text(encoding="utf-8"))
+    for half in ("dev", "test"):
+        title = public.SLICES[f"public-{half}"].title
+        article = next(a for a in data["data"] if a["title"] == title)
+        text = metrics.normalize(" ".join(p["context"] for p in article["paragraphs"]))
+        for q in synthesis.load(half, synthesis.PUBLIC_SET):
+            for point in q.points:
+                assert any(metrics.normalize(p) in text for p in point), (q.id, point)
