@@ -126,7 +126,7 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
         text = _last_reply(page)
         if text and (not forms or forms[-1] != text):
             forms.append(text)
-        if page.locator("#qa-send").is_enabled() and "[1]" in text:
+        if "[1]" in text and page.locator("#qa-stop").is_hidden():  # Stop goes when the answer is all in
             break
         time.sleep(0.05)
     assert "[2]" in forms[-1], forms[-1]  # a multi-point answer: more than one cited claim
@@ -143,7 +143,7 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
     box.fill("Who is the Ofsted chief inspector?")
     page.locator("#qa-send").click()
     expect(chat).to_contain_text("Gilbert", timeout=120_000)
-    expect(page.locator("#qa-send")).to_be_enabled(timeout=30_000)
+    expect(page.locator("#qa-stop")).to_be_hidden(timeout=30_000)
     expect(box).to_have_value("")
     expect(page.locator("#qa-sources")).not_to_have_text(first_sources)
     # The first answer's markers still hold its own passages (on hover), and it lists its sources.
@@ -164,7 +164,8 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
     expect(page.locator("#qa-sources")).to_contain_text("Sources for the latest answer appear here")
     box.fill("What is her job?")
     box.press("Enter")
-    expect(page.locator("#qa-send")).to_be_enabled(timeout=120_000)
+    expect(page.locator("#qa-stop")).to_be_visible(timeout=5_000)
+    expect(page.locator("#qa-stop")).to_be_hidden(timeout=120_000)
     page.locator("#qa-trace").locator("xpath=..").page.get_by_text("Why these sources?").click()
     trace = page.locator("#qa-trace").inner_text()
     assert "Gilbert" not in trace and "Kober" not in trace, trace  # no trace of the old conversation
