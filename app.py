@@ -206,20 +206,14 @@ def build_app(base: Settings) -> gr.Blocks:
             return None
 
     waiting = Waiting()
-    quiet = (gr.skip(),) * 8  # respond's outputs, untouched (a question that waits in line starts nothing)
 
     def take(message, request: gr.Request):
         """The quick first step, outside the queue: the question leaves the box (cleared every time). With no
         answer coming it goes to `pending` for `respond`; while one is coming it waits in line, shown under the box,
         and the running `respond` sends it next (`pending` None: nothing new to start)."""
-        text = (message or "").strip()
-        if not waiting.offer(session_of(request), text):
-            return (
-                gr.update(value=""),
-                None,
-                gr.update(visible=True),
-                line_markdown(waiting.line(session_of(request))),
-            )
+        text, session = (message or "").strip(), session_of(request)
+        if not waiting.offer(session, text):
+            return gr.update(value=""), None, gr.update(visible=True), line_markdown(waiting.line(session))
         return (
             gr.update(value="", placeholder=ANSWERING if text else PLACEHOLDER),
             text,
@@ -230,8 +224,8 @@ def build_app(base: Settings) -> gr.Blocks:
     def respond(message, chat, state, backend, url, model, top_k, chosen, request: gr.Request):
         """Answer `message`, then each question that came in while it was answered, in order; the box stays
         free to type in all along (its text is never touched here)."""
-        if message is None:
-            yield quiet
+        if message is None:  # the question waits in line: this run starts nothing and leaves every output be
+            yield (gr.skip(),) * len(out)
             return
         session = session_of(request)
         chat, state = list(chat or []), dict(state or new_state())

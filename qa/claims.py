@@ -92,7 +92,7 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
     if sentence is None:
         return answer
     text = plain(sentence.text)
-    if not (POINT_WORDS[0] <= len(text.split()) <= POINT_WORDS[1]) or not _ENDED.search(text):
+    if not _sentence_sized(text):
         return answer
     new = set(terms(text)) - set(terms(answer))
     return text if new and len(new) / len(set(terms(text))) >= NOVELTY else answer
@@ -110,10 +110,12 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     words = len(lead_text.split())
     chosen: list[Point] = []
     left: list[Point] = []
+    used = {_key(lead)} if lead is not None else set()  # the sentences the lead and the points already show
     for p in first:
-        if _key(p.sentence) in {_key(c.sentence) for c in chosen} | ({_key(lead)} if lead else set()):
+        if _key(p.sentence) in used:
             continue  # two sentences of the answer from one evidence sentence: the lead or point shows it
         chosen.append(p)
+        used.add(_key(p.sentence))
         held |= set(terms(p.text)) | set(terms(p.sentence.text))
         words += len(p.text.split())
     near = neighbours(evidence.ranked, lead, NEIGHBOURS)
@@ -126,12 +128,12 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     for s in ranked:
         if len(chosen) == MAX_POINTS or lists.get(_key(s), s.score) < ratio * best.score:
             break
-        if (lead is not None and _key(s) == _key(lead)) or any(_key(s) == _key(c.sentence) for c in chosen):
+        if _key(s) in used:
             continue
         text = plain(s.text)
         n = len(text.split())
         new = set(terms(text)) - asked
-        if not (POINT_WORDS[0] <= n <= POINT_WORDS[1]) or not new or not _ENDED.search(text):
+        if not _sentence_sized(text) or not new:
             continue
         if len(new - held) / len(new) < NOVELTY:
             left.append(Point(s, text, "repeats what the answer already says"))
@@ -144,6 +146,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             left.append(Point(s, text, f"not verified: {support.reason}"))
             continue
         chosen.append(Point(s, text))
+        used.add(_key(s))
         held |= new
         words += n
     return chosen, left
@@ -181,6 +184,11 @@ def neighbours(sentences: Sequence[Sentence], lead: Sentence | None, k: int) -> 
                 break
             out[keys[j]] = d
     return out
+
+
+def _sentence_sized(text: str) -> bool:
+    """A sentence a claim can be: POINT_WORDS long and ended like a sentence (not a heading or a paragraph)."""
+    return POINT_WORDS[0] <= len(text.split()) <= POINT_WORDS[1] and bool(_ENDED.search(text))
 
 
 def _key(s: Sentence) -> tuple[str, int]:

@@ -22,8 +22,6 @@ CONDENSE_SYSTEM = (
 )
 
 
-
-
 def condense_turn(question: str, history: Sequence[tuple[str, str]]) -> str:
     """The user's turn of the rewrite prompt: the last two turns, then the question."""
     turns = "\n".join(f"User: {q}\nAssistant: {MARKER.sub('', a)[:300]}" for q, a in history[-2:])
@@ -99,10 +97,15 @@ def last_turn(question: str, history: Sequence[tuple[str, str]]) -> str:
     "her" leaves "What is her job?"): the reader then sees whom the conversation was about."""
     if not follows_up(question, history):
         return ""
-    prev_q, prev_a = history[-1]
-    prev_a = "" if (prev_a or "").startswith(REFUSAL) else " ".join(MARKER.sub("", prev_a or "").split())[:200]
+    prev_q, prev_a = history[-1][0], " ".join(_answered(history).split())[:200]
     said = f' and was answered "{prev_a}"' if prev_a else ""
     return f'(The question before was "{" ".join(prev_q.split())[:200]}"{said}.)'
+
+
+def _answered(history: Sequence[tuple[str, str]]) -> str:
+    """The last turn's answer without its markers ("" for a refusal: it says nothing the question can lean on)."""
+    answer = history[-1][1] or ""
+    return "" if answer.startswith(REFUSAL) else MARKER.sub("", answer)
 
 
 def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> str:
@@ -135,8 +138,7 @@ def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
     """
     if not follows_up(question, history):
         return question
-    prev_q, prev_a = history[-1]
-    prev_a = "" if (prev_a or "").startswith(REFUSAL) else MARKER.sub("", prev_a or "")
+    prev_q, prev_a = history[-1][0], _answered(history)
     names = [
         n for n in _CAPITALISED.findall(f"{prev_q} . {prev_a[:200]}") if n.split()[0].lower() not in stopwords()
     ]
