@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import reader, verify
 from .errors import BackendError, ModelError
@@ -90,3 +90,16 @@ def checked(reading: Reading, shown: Sequence[Sentence], question: str
     if not all(c.ok for c in checks):
         return reading.answer, support, ()
     return parts[0], checks[0], tuple((p, c.index) for p, c in zip(parts[1:], checks[1:], strict=True))
+
+
+def in_its_words(draft: Draft, evidence: Evidence) -> Draft | None:
+    """A reader's answer refused because one evidence sentence holds all its words but not in its order (a
+    paraphrase that reorders a quote, or a swap of who did what) as that sentence itself: the reader chose it
+    and its words are all there, and the sentence's own words say only what the document says. For a question
+    that wants more than a phrase, whose answer is a whole sentence anyway. None for any other draft."""
+    i = draft.support.unordered
+    if draft.kind != READER or draft.reading is None or not 0 < i <= len(evidence.shown):
+        return None
+    reason = f"the answer reorders sentence {i}'s words: the sentence itself is the answer"
+    support = verify.Support(i, 1.0, i == draft.reading.sentence, reason)
+    return replace(draft, text=evidence.shown[i - 1].text.strip(), support=support)

@@ -92,6 +92,8 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
     if sentence is None:
         return answer
     text = plain(sentence.text)
+    if answer.strip() == sentence.text.strip():
+        return text  # the answer is the sentence (answerer.in_its_words)
     if not _sentence_sized(text):
         return answer
     new = set(terms(text)) - set(terms(answer))

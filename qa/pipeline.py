@@ -126,9 +126,12 @@ class Engine:
                 else:
                     draft = step
         decision = refuse.judge(draft, evidence)
+        more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
+        if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
+            draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left = ([], [])
-        if decision.answered and not cl.wants_phrase(q):  # the user's own words, not the rewrite's
+        if decision.answered and more:
             yield Event("status", "Checking the other passages…")
             draft = replace(draft, text=cl.lead_text(draft.text, draft.sentence(evidence)))
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]

@@ -17,6 +17,7 @@ class Support:
     share: float  # of the answer's content terms and numbers, the share that sentence holds
     named: bool  # it is the sentence the reader named
     reason: str
+    unordered: int = 0  # when refused: the sentence (1-based) that holds every word of the answer, in another order
 
     @property
     def ok(self) -> bool:
@@ -106,6 +107,7 @@ def check(answer: str, named: int, evidence: Sequence[Sentence], question: str) 
         if best is None or len(missing) < best[1]:
             best = (i, len(missing))
     if swapped:
-        return Support(0, 0.0, False, f"sentence {swapped} holds the answer's words, not in the answer's order")
+        return Support(0, 0.0, False, f"sentence {swapped} holds the answer's words, not in the answer's order",
+                       swapped)  # fmt: skip
     missing_note = f" (closest: sentence {best[0] + 1}, {best[1]} of {len(want)} terms missing)" if best else ""
     return Support(0, 0.0, False, "no evidence sentence holds the answer" + missing_note)

@@ -176,3 +176,23 @@ def test_an_answer_of_two_sentences_from_two_evidence_sentences_becomes_two_clai
     bad = _engine(settings, f'{{"answer": "He had been used as a punch bag. He was later made a judge.", "sentence": {n}}}')
     a = bad.answer(OPEN_Q)
     assert a.refused and "no evidence sentence holds the answer" in a.trace.verification
+
+
+def test_an_answer_that_reorders_its_sentence_is_that_sentence_for_an_open_question(settings, answer_when_supported):
+    """A reader's answer whose words one sentence holds, but in another order (a reworded quote; or who did what
+    swapped), is never shown. An open question gets the sentence itself, in its own words; a question wanting one
+    phrase is refused."""
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(OPEN_Q)
+    n = _sentence_holding(probe, "punch bag")
+    reply = f'{{"answer": "He looked like a car crash victim and was used as a punch bag", "sentence": {n}}}'
+    a = _engine(settings, reply).answer(OPEN_Q)
+    assert not a.refused, a.trace.verification
+    quote = " ".join(a.citations[0].quote.split())
+    assert "punch bag" in quote and "car crash victim" in quote
+    assert a.claims[0].text == f"{quote} [1]" and "reorders" in a.trace.verification
+    assert "He looked like" not in a.text  # the reader's rewording is not shown
+    _exact(a, settings)
+
+    phrase = _engine(settings, reply).answer("Who looked like a car crash victim?")
+    assert phrase.refused and "order" in phrase.trace.verification
