@@ -130,16 +130,19 @@ class Engine:
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
             draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
-        chosen, left = ([], [])
+        chosen, left, sent = [], [], 0
         if decision.answered and more:
-            yield Event("status", "Checking the other passages…")
             draft = replace(draft, text=cl.lead_text(draft.text, draft.sentence(evidence)))
+            # The lead is verified: it is shown while the other passages are checked for points.
+            yield Event("claim", claim=claim(1, draft.text, draft.sentence(evidence)))
+            sent = 1
+            yield Event("status", "Checking the other passages…")
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             chosen, left = cl.points(rw.question, draft.sentence(evidence), draft.text, evidence, first=said)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
-        for claim in final.claims:
-            yield Event("claim", claim=claim)
+        for c in final.claims[sent:]:
+            yield Event("claim", claim=c)
         yield Event("answer", answer=final)
 
     def check_sources(self, sources: tuple[str, ...] | None) -> None:
@@ -182,9 +185,14 @@ def compose(trace: Trace, evidence: ev.Evidence, draft: answerer.Draft, decision
         related = tuple(from_sentence(s) for s in evidence.ranked[:top_k])
         return Answer(REFUSAL, True, (), trace, related, warnings)
     said = [(draft.text, draft.sentence(evidence))] + [(p.text, p.sentence) for p in points]
-    claims = tuple(Claim(f"{text} [{i}]", (from_sentence(s),)) for i, (text, s) in enumerate(said, start=1))
+    claims = tuple(claim(i, text, s) for i, (text, s) in enumerate(said, start=1))
     citations = tuple(c for claim in claims for c in claim.citations)
     return Answer(cl.join([c.text for c in claims]), False, citations, trace, (), warnings, claims)
+
+
+def claim(n: int, text: str, sentence: ev.Sentence) -> Claim:
+    """Claim n (1-based) of an answer: its text with its marker, citing the sentence it rests on."""
+    return Claim(f"{text} [{n}]", (from_sentence(sentence),))
 
 
 class Clock:

@@ -78,6 +78,9 @@ def test_an_open_question_streams_status_draft_and_each_cited_claim_then_the_ans
     kinds = [ev.kind for ev in events]
     assert kinds[-1] == "answer" and "status" in kinds and "draft" in kinds
     assert kinds.index("draft") < kinds.index("claim")
+    # The lead is shown as soon as it is verified, while the other passages are still being checked.
+    checking = next(i for i, ev in enumerate(events) if ev.kind == "status" and "other passages" in ev.text)
+    assert kinds.index("claim") < checking < len(kinds) - 1 - kinds[::-1].index("claim")
     a = events[-1].answer
     claims = [ev.claim for ev in events if ev.kind == "claim"]
     assert tuple(claims) == a.claims and len(claims) >= 2
