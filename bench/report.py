@@ -61,6 +61,10 @@ def latency_section(rec: dict) -> str:
             f"| {r['questions']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['mean_s']:.2f} | {r['index_build_s']:.1f} "
             f"| {r['warm_up_s']:.1f} | {r['peak_rss_mib']:.0f} |",
             "",
+            *([f"Questions that want more than a phrase ({r['synthesis_questions']}, eval/synthesis_qa.jsonl): "
+               f"p50 {r['synthesis_first_claim_p50_s']:.2f} s to the first streamed claim, "
+               f"{r['synthesis_whole_answer_p50_s']:.2f} s to the whole answer.", ""]
+              if r.get("synthesis_first_claim_p50_s") is not None else []),
         ]
     )
 
@@ -120,7 +124,10 @@ def readme_block(folder: Path = RESULTS) -> str:
         lines.append(
             f"- Answer latency (`bench/latency.py`, {rec['date']}, {rec['config'].get('reader', '')}): p50 "
             f"{r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s over {r['questions']} seed questions after warm-up; "
-            f"peak memory {r['peak_rss_mib']:.0f} MiB."
+            f"peak memory {r['peak_rss_mib']:.0f} MiB"
+            + (f"; on {r['synthesis_questions']} questions wanting more than a phrase, p50 "
+               f"{r['synthesis_first_claim_p50_s']:.2f} s to the first claim and {r['synthesis_whole_answer_p50_s']:.2f} s "
+               "to the whole answer." if r.get("synthesis_first_claim_p50_s") is not None else ".")
         )
     if rec := load("load", folder):
         rounds = rec["results"]["rounds"]
