@@ -93,10 +93,11 @@ def checked(reading: Reading, shown: Sequence[Sentence], question: str
 
 
 def in_its_words(draft: Draft, evidence: Evidence) -> Draft | None:
-    """A reader's answer refused because one evidence sentence holds all its words but not in its order (a
-    paraphrase that reorders a quote, or a swap of who did what) as that sentence itself: the reader chose it
-    and its words are all there, and the sentence's own words say only what the document says. For a question
-    that wants more than a phrase, whose answer is a whole sentence anyway. None for any other draft."""
+    """A reader's answer refused because one evidence sentence holds its words but not in their order (a
+    paraphrase that reorders a quote, or a swap of who did what), as that sentence itself: the reader's words
+    point at it, and the sentence's own words say only what the document says. For a question that wants more
+    than a phrase, whose answer is a whole sentence anyway; the refusal model still judges it. None for any
+    other draft."""
     i = draft.support.unordered
     if draft.kind != READER or draft.reading is None or not 0 < i <= len(evidence.shown):
         return None

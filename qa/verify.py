@@ -17,7 +17,7 @@ class Support:
     share: float  # of the answer's content terms and numbers, the share that sentence holds
     named: bool  # it is the sentence the reader named
     reason: str
-    unordered: int = 0  # when refused: the sentence (1-based) that holds every word of the answer, in another order
+    unordered: int = 0  # when refused: the sentence (1-based) that holds the answer's words, in another order
 
     @property
     def ok(self) -> bool:
