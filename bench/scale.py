@@ -1,6 +1,6 @@
 """qa against the stock LlamaIndex pipeline as the corpus grows, in the same run.
 
-    python bench/scale.py --quick     # about 1k chunks (what CI runs)
+    python bench/scale.py --quick     # about 1k chunks (CI runs it at 300: tests/test_scale_bench.py)
     python bench/scale.py             # about 1k, 10k and 100k chunks (make bench-scale; 60-80 min on 2 cores)
 
 The corpus is real documentation nobody here wrote: the HTML manuals in Debian's python3.11-doc
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="about 1k chunks only")
-    p.add_argument("--sizes", default="1000,10000,100000")
+    p.add_argument("--sizes", help="qa chunk counts, comma-separated (default 1000,10000,100000; --quick: 1000)")
     p.add_argument("--answers", type=int, default=10, help="answer-latency questions per system")
     p.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON (default docs/bench)")
     p.add_argument("--worker", choices=["qa", "stock"], help=argparse.SUPPRESS)
@@ -274,7 +274,7 @@ def main(argv=None) -> int:
     if args.worker:
         print(json.dumps(worker(args.worker, args.docs, args.data, args.answers)))
         return 0
-    sizes = [1000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in (args.sizes or ("1000" if args.quick else "1000,10000,100000")).split(",")]
     answers = min(args.answers, 5) if args.quick else args.answers
     rows = []
     for n in sizes:

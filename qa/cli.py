@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings
-from .errors import QAError
+from .errors import EmptyQuestionError, QAError
 from .llm import backends
 
 
@@ -66,9 +66,12 @@ def cmd_ask(args) -> int:
     from .engines import answer_stream, engine_for
 
     settings = _settings(args)
+    question = " ".join(args.question)
+    if not question.strip():  # said at once, not after loading the models
+        raise EmptyQuestionError()
     engine_for(settings).warm_up()
     shown = 0
-    for event in answer_stream(" ".join(args.question), settings=settings):
+    for event in answer_stream(question, settings=settings):
         if event.kind == "claim" and not args.json:  # each claim as soon as it is verified
             print(piece(shown, event.claim.text), end="", flush=True)
             shown += 1

@@ -212,26 +212,21 @@ def test_login_required_on_every_route_when_qa_auth_is_set(tmp_path):
 
 
 def test_twenty_users_with_twenty_different_questions_each_get_their_own_answer(app):
-    from bench.load import ask_alone, ask_concurrently, drifted, mixed_up, questions, rss_mib
+    from bench.load import ask_alone, ask_concurrently, drifted, mixed_up, questions
 
-    url, _, tmp = app
-    pid = int((tmp / "app.pid").read_text())
+    url, _, _ = app
     jobs = questions(20)
     assert len({q for q, _ in jobs}) == 20
     alone = ask_alone(url, jobs)  # what each question gets asked on its own (greedy decoding: deterministic)
     assert len(set(alone.values())) >= 10, alone  # distinct answers, so a mix-up between users shows
-    memory = [rss_mib(pid)]
-    for _ in range(2):
-        results, _wall = ask_concurrently(url, jobs, timeout=300)
-        assert [r.question for r in results] == [q for q, _ in jobs]
-        assert not mixed_up(results, alone)  # nobody got another user's answer
-        # Greedy decoding from the same cached start every time (LlamaCppLLM._rewind), yet under concurrency an
-        # answer still changes a word now and then (bench/load.py, drifted; cause not found). Most must match.
-        assert len(drifted(results, alone)) <= 3, drifted(results, alone)
-        memory.append(rss_mib(pid))
-    # Memory settles: the second round adds less than the first took. With the 1.5B reader (issue 12) the rounds
-    # measured +466 and +381 MiB (bound was 150 MiB with SmolLM2); whether that is a leak is not yet known.
-    assert memory[2] - memory[1] < 500, memory
+    results, _wall = ask_concurrently(url, jobs, timeout=300)
+    assert [r.question for r in results] == [q for q, _ in jobs]
+    assert not mixed_up(results, alone)  # nobody got another user's answer
+    # Greedy decoding from the same cached start every time (LlamaCppLLM._rewind), yet under concurrency an
+    # answer still changes a word now and then (bench/load.py, drifted; cause not found). Most must match.
+    assert len(drifted(results, alone)) <= 3, drifted(results, alone)
+    # One round: a second round and the app's memory after each are bench/load.py's (docs/benchmarks.md; on
+    # 2026-11-27, +20 and +27 MiB a round). The test asked two rounds until 2026-12-01, 160 s of CI's 53 min.
 
 
 def test_conversations_are_saved_per_user_and_survive_a_kill_9(tmp_path):

@@ -111,7 +111,8 @@ def test_cli_ask_json(real):
     data = json.loads(out.stdout)
     assert "Featherstone" in data["text"] and data["citations"][0]["source"] == "001_9d6825c7be89d32a.txt"
     assert data["trace"]["confidence"] is not None
-    empty = run_cli(env, "ask", " ")
+    # An empty question is said to be empty before any model is loaded (this model file does not exist).
+    empty = run_cli({**env, "QA_LLM": "gguf", "QA_LLM_MODEL": str(real.data_dir / "none.gguf")}, "ask", " ")
     assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
 
 

@@ -103,12 +103,12 @@ def test_seed_set_is_well_formed():
 def test_eval_script_end_to_end(tmp_path):
     from eval.__main__ import main
 
-    assert main(["--sets", "seed-dev", "--limit", "3", "--out", str(tmp_path)]) == 0
+    assert main(["--sets", "seed-dev", "--limit", "2", "--out", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "report.json").read_text())
     block = data["sets"]["seed-dev"]
     assert list(block["summary"]) == ["qa", "stock-vector", "stock-hybrid"]
-    assert all(s["questions"] == 3 for s in block["summary"].values())
-    assert len(block["rows"]["qa"]) == 3 and all("signals" in r for r in block["rows"]["qa"])
+    assert all(s["questions"] == 2 for s in block["summary"].values())
+    assert len(block["rows"]["qa"]) == 2 and all("signals" in r for r in block["rows"]["qa"])
     # The baselines answered through the reader (not an empty or copied passage) and retrieved k chunks.
     for name in ("stock-vector", "stock-hybrid"):
         assert all(r["answer"] and r["answer"] != "warm up" for r in block["rows"][name])
