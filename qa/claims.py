@@ -2,7 +2,8 @@
 
 A question that asks for a name, date, place or number (who, when, where, how many, what year...) gets the
 reader's exact phrase alone. Any other question (what did..., why, how, which ones, summarise, yes or no) gets
-the reader's answer as its lead and then the points: the other evidence sentences that score close to the best
+the reader's answer as its lead and then the points: the other evidence sentences (with those of the chunks
+the question and its lead find together: `Engine.widened`) that score close to the best
 one (POINT_RATIO of its score, chosen on the synthesis dev split by the grid in eval/README.md), that add
 content the answer does not already hold, within a word budget a person reads at a glance. The small reader
 selects; it is not asked to write a summary (a 1.5B model writing freely over many sentences writes one vague

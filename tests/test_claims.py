@@ -126,3 +126,27 @@ def test_a_rewrite_that_is_no_longer_a_question_is_dropped_and_the_search_still_
     assert rw.question == "What is her job?" and "Christine Gilbert" in rw.query
     good = rewrite(ScriptedLLM('{"question": "What is Christine Gilbert\'s job?"}'), "What is her job?", history)
     assert good.question == "What is Christine Gilbert's job?" and "Gilbert" in good.query
+
+
+def test_points_also_come_from_the_chunks_the_question_and_its_lead_find(tmp_path):
+    from qa.config import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The film received mixed reviews from critics on its release.\n")
+    (docs / "b.txt").write_text("Critics were mixed: they praised the action and criticised the length.\n")
+    (docs / "c.txt").write_text("The theme song won a Golden Globe in January.\n")
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive")
+    e = Engine(settings, embedder=HashEmbedder(), llm=None, index=MemoryIndex())
+    e.ensure_index()
+    question = "What were the film's reviews like?"
+    retrieval = e.retriever.retrieve(question, 1)  # one chunk: the one that says "reviews"
+    evidence = e.evidence(retrieval)
+    assert {s.source for s in evidence.ranked} == {"a.txt"}
+    pool = e.widened(retrieval, evidence.best, None)
+    # The lead's words ("mixed", "critics") bring b.txt, which the question's words alone did not rank first;
+    # every sentence is still scored against the question, so the evidence's own scores do not change.
+    assert "b.txt" in {s.source for s in pool.ranked} and "c.txt" not in {s.source for s in pool.ranked}
+    scores = {(s.source, s.start): s.score for s in pool.ranked}
+    assert all(scores[(s.source, s.start)] == s.score for s in evidence.ranked)
+    assert pool.query_terms == evidence.query_terms
