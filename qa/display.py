@@ -145,6 +145,10 @@ def plain_why(a: Answer) -> str:
     files = len({h.source for h in t.fused})
     found = f"Searched the documents and found {len(t.fused)} passages in {files} file{'s' * (files != 1)}"
     found += f" (searched for: *{t.query}*)." if t.query != t.question else "."
+    if t.widened and not a.refused:
+        more = len(t.widened)
+        found += (f" For the other points, the question with the answer's first sentence found {more} more "
+                  f"passage{'s' * (more != 1)}.")
     if a.refused:
         near = a.related[0] if a.related else None
         why = ("The closest passages did not state an answer, so none is given."
@@ -188,6 +192,8 @@ def trace_markdown(a: Answer | None) -> str:
         _hits_table(t.keyword, "Keyword (BM25) list"),
         _hits_table(t.dense, "Dense (embedding) list"),
         _hits_table(t.fused, "Fused list (reciprocal rank fusion)"),
+        *([_hits_table(t.widened, "Found by the question with the answer's first sentence (for the points)")]
+          if t.widened else []),
         "**Evidence sentences**",
         "",
         "| file | chars | score | shown to the reader? |",

@@ -17,7 +17,7 @@ from .cite import from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
 from .errors import ConfigError, EmptyQuestionError
-from .index import Index
+from .index import Hit, Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
 from .retrieve import Retrieval, Retriever
@@ -134,7 +134,7 @@ class Engine:
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
             draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
-        chosen, left, sent = [], [], 0
+        chosen, left, extra, sent = [], [], (), 0
         if decision.answered and more:
             lead = draft.sentence(evidence)
             draft = replace(draft, text=cl.lead_text(draft.text, lead))
@@ -144,9 +144,9 @@ class Engine:
             yield Event("status", "Checking the other passages…")
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             with clock("points"):
-                pool = self.widened(retrieval, lead, options.sources) if lead is not None else evidence
+                extra, pool = self.widened(retrieval, lead, options.sources) if lead is not None else ((), evidence)
                 chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said)
-        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left)
+        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:
             yield Event("claim", claim=c)
@@ -162,25 +162,28 @@ class Engine:
         if missing:
             raise ConfigError(f"Not in the index: {', '.join(missing)}. Choose from the documents listed.")
 
-    def evidence(self, retrieval: Retrieval, more: Sequence = ()) -> ev.Evidence:
+    def evidence(self, retrieval: Retrieval, more: Sequence[Hit] = ()) -> ev.Evidence:
         """The evidence stage over this index: sentences of the retrieved chunks (and of `more` chunks after
         them), scored against the query."""
         return ev.gather(retrieval.query, retrieval.vector, (*retrieval.fused, *more), self.index.doc_freq,
                          self.index.count(), self.vectors, EVIDENCE_SENTENCES)  # fmt: skip
 
-    def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None) -> ev.Evidence:
+    def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None
+                ) -> tuple[tuple[Hit, ...], ev.Evidence]:  # fmt: skip
         """The pool an open question's points come from: the evidence, plus the chunks that the question and its
-        verified lead sentence together retrieve first (LEAD_CHUNKS), all scored against the question. The lead
-        names what the answer is about in the documents' own words, so it finds passages that say more of it
-        (a summary elsewhere in the text) that the question's words alone did not rank."""
+        verified lead sentence together retrieve first (LEAD_CHUNKS), all scored against the question; and
+        those chunks, for the trace. The lead names what the answer is about in the documents' own words, so it
+        finds passages that say more of it (a summary elsewhere in the text) that the question's words alone
+        did not rank."""
         found = self.retriever.retrieve(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources)
         have = {h.id for h in retrieval.fused}
-        return self.evidence(retrieval, [h for h in found.fused if h.id not in have])
+        more = tuple(h for h in found.fused if h.id not in have)
+        return more, self.evidence(retrieval, more)
 
 
 def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Evidence, draft: answerer.Draft,
-               decision: refuse.Decision, llm: LLM | None, seconds: dict, left: Sequence[cl.Point] = ()
-               ) -> Trace:  # fmt: skip
+               decision: refuse.Decision, llm: LLM | None, seconds: dict, left: Sequence[cl.Point] = (),
+               widened: Sequence[Hit] = ()) -> Trace:  # fmt: skip
     """The trace of one answer, from the stages' records."""
     reading = draft.reading
     return Trace(
@@ -190,7 +193,7 @@ def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Ev
         verification=draft.support.reason, supported=decision.supported, signals=decision.signals,
         confidence=decision.confidence, decision=decision.reason,
         backend=llm.name if llm is not None else "extractive", seconds=seconds,
-        left_out=tuple((p.text, p.reason) for p in left),
+        left_out=tuple((p.text, p.reason) for p in left), widened=tuple(widened),
     )  # fmt: skip
 
 
