@@ -16,7 +16,7 @@ from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_que
 from .cite import from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import ConfigError, EmptyQuestionError
+from .errors import ConfigError, EmptyQuestionError, IndexUnavailableError
 from .index import Hit, Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
@@ -144,7 +144,12 @@ class Engine:
             yield Event("status", "Checking the other passages…")
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             with clock("points"):
-                extra, pool = self.widened(retrieval, lead, options.sources) if lead is not None else ((), evidence)
+                pool = evidence
+                if lead is not None:
+                    try:
+                        extra, pool = self.widened(retrieval, lead, options.sources)
+                    except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
+                        warnings.append(f"The other points come from the first search only: {e}")
                 chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)

@@ -158,3 +158,29 @@ def test_points_also_come_from_the_chunks_the_question_and_its_lead_find(tmp_pat
     shown = Answer("x [1]", False, (), Trace(question, question, fused=retrieval.fused, widened=more))
     assert "found 1 more passage." in plain_why(shown)
     assert "first sentence (for the points)**" in trace_markdown(shown) and "| b.txt |" in trace_markdown(shown)
+
+
+def test_a_store_that_fails_after_the_lead_is_shown_keeps_the_answer_and_says_so(settings, monkeypatch):
+    from qa.errors import IndexUnavailableError
+
+    monkeypatch.setattr(
+        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.0)
+    )
+
+    class FailsAfterOneSearch(MemoryIndex):
+        searches = 0
+
+        def search_dense(self, *args, **kwargs):
+            self.searches += 1
+            if self.searches > 1:
+                raise IndexUnavailableError("The Chroma server at 127.0.0.1:9 went away.")
+            return super().search_dense(*args, **kwargs)
+
+    llm = ScriptedLLM('{"answer": "a punch bag", "sentence": 0}')
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=FailsAfterOneSearch())
+    events = list(e.answer_stream("What did officials say about Baby P and his injuries?"))
+    a = events[-1].answer
+    assert not a.refused and a.claims and a.claims[0] == next(ev.claim for ev in events if ev.kind == "claim")
+    assert any("first search only" in w and "127.0.0.1:9" in w for w in a.warnings), a.warnings
+    for c in a.citations:
+        assert is_exact(c, document_text(c.source, settings.docs_dir))
