@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .cite import Citation
+from .errors import EmptyQuestionError
 from .evidence import Sentence
 from .index import Hit
 
@@ -75,6 +76,12 @@ class Event:
     text: str = ""
     claim: Claim | None = None
     answer: Answer | None = None
+
+
+def require_question(question: object) -> None:
+    """Raise EmptyQuestionError unless the question is text with something in it."""
+    if not isinstance(question, str) or not question.strip():
+        raise EmptyQuestionError()
 
 
 def normalise_question(question: str, max_chars: int) -> tuple[str, list[str]]:

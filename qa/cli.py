@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .config import Settings
-from .errors import EmptyQuestionError, QAError
+from .errors import QAError
 from .llm import backends
 
 
@@ -62,13 +62,13 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_ask(args) -> int:
+    from .answer import require_question
     from .claims import piece
     from .engines import answer_stream, engine_for
 
     settings = _settings(args)
     question = " ".join(args.question)
-    if not question.strip():  # said at once, not after loading the models
-        raise EmptyQuestionError()
+    require_question(question)  # said at once, not after loading the models
     engine_for(settings).warm_up()
     shown = 0
     for event in answer_stream(question, settings=settings):

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from . import answerer, refuse
 from . import claims as cl
 from . import evidence as ev
-from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question
+from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
 from .cite import from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import ConfigError, EmptyQuestionError, IndexUnavailableError
+from .errors import ConfigError, IndexUnavailableError
 from .index import Hit, Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
@@ -106,8 +106,7 @@ class Engine:
         and last the whole answer. Bad input raises before the first event."""
         options = options or Options.of(self.settings)
         llm = self.llm if options.llm is DEFAULT else options.llm
-        if not isinstance(question, str) or not question.strip():
-            raise EmptyQuestionError()
+        require_question(question)
         q, warnings = normalise_question(question, options.max_question_chars)
         clock = Clock()
         with clock("index"):
