@@ -2,6 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# llama-cpp-python compiles for this CPU (-march=native), AMX included where the CPU lists it; on Intel Xeon
+# machines here the first AMX instruction (tilezero) then kills the process with SIGILL ("Illegal instruction",
+# seen 2026-12-01): the CPU lists AMX but the machine does not let a process use it. Explicit -mno-amx-* win
+# over -march=native in gcc, whatever their order, so the build keeps AVX-512 and leaves AMX out.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+export CMAKE_ARGS ?= -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
