@@ -39,6 +39,7 @@ class Trace:
     seconds: dict = field(default_factory=dict)
     left_out: tuple[tuple[str, str], ...] = ()  # points considered and not shown, each with why
     widened: tuple[Hit, ...] = ()  # chunks beyond `fused` that the question and the answer's lead found, for points
+    earlier: tuple[Hit, ...] = ()  # chunks beyond `fused` that the last turn (question and answer) found, for a follow-up
 
     def was_shown(self, s: Sentence) -> bool:
         """Whether the reader saw this sentence."""

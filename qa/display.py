@@ -145,6 +145,10 @@ def plain_why(a: Answer) -> str:
     files = len({h.source for h in t.fused})
     found = f"Searched the documents and found {len(t.fused)} passages in {files} file{'s' * (files != 1)}"
     found += f" (searched for: *{t.query}*)." if t.query != t.question else "."
+    if t.earlier:
+        n = len(t.earlier)
+        found += (f" As a follow-up, the last question and its answer found {n} more passage{'s' * (n != 1)}, "
+                  "read with these.")
     if t.widened and not a.refused:
         more = len(t.widened)
         found += (f" For the other points, the question with the answer's first sentence found {more} more "
@@ -192,6 +196,7 @@ def trace_markdown(a: Answer | None) -> str:
         _hits_table(t.keyword, "Keyword (BM25) list"),
         _hits_table(t.dense, "Dense (embedding) list"),
         _hits_table(t.fused, "Fused list (reciprocal rank fusion)"),
+        *([_hits_table(t.earlier, "Found by the last question and its answer (a follow-up)")] if t.earlier else []),
         *([_hits_table(t.widened, "Found by the question with the answer's first sentence (for the points)")]
           if t.widened else []),
         "**Evidence sentences**",

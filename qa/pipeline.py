@@ -30,6 +30,8 @@ EVIDENCE_SENTENCES = (
 # dev split, with the lead alone or after the question as the query; 2 after the question is the least that
 # gained, and none lost on dev).
 LEAD_CHUNKS = 2
+# Chunks the last turn (its question and answer) retrieves for a follow-up, beside the rewritten question's own.
+EARLIER_CHUNKS = 2
 TRACE_SENTENCES = 12  # the best-scored sentences the trace lists
 DEFAULT = object()  # "the engine's own LLM" in Options
 
@@ -119,8 +121,9 @@ class Engine:
         yield Event("status", "Searching the documents…")
         with clock("retrieve"):
             retrieval = self.retriever.retrieve(rw.query, options.candidates, options.sources)
+            earlier = self.earlier(retrieval, rw.earlier, options.sources)
         with clock("evidence"):
-            evidence = self.evidence(retrieval)
+            evidence = self.evidence(retrieval, earlier)
         yield Event("status", f"Reading the {len(evidence.shown)} closest sentences…")
         with clock("read"):
             for step in answerer.drafting(llm, rw.reading, evidence):
@@ -146,11 +149,11 @@ class Engine:
                 pool = evidence
                 if lead is not None:
                     try:
-                        extra, pool = self.widened(retrieval, lead, options.sources)
+                        extra, pool = self.widened(retrieval, lead, options.sources, earlier)
                     except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
                         warnings.append(f"The other points come from the first search only: {e}")
                 chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said)
-        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra)
+        trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:
             yield Event("claim", claim=c)
@@ -172,22 +175,32 @@ class Engine:
         return ev.gather(retrieval.query, retrieval.vector, (*retrieval.fused, *more), self.index.doc_freq,
                          self.index.count(), self.vectors, EVIDENCE_SENTENCES)  # fmt: skip
 
-    def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None
-                ) -> tuple[tuple[Hit, ...], ev.Evidence]:  # fmt: skip
+    def earlier(self, retrieval: Retrieval, query: str, sources: tuple[str, ...] | None) -> tuple[Hit, ...]:
+        """For a follow-up, the chunks its last turn (question and answer as one query) retrieves first that the
+        question's own search did not: the passages that answer quoted, so "What is her job?" reads the
+        sentence the name came from. None for a question that stands on its own."""
+        if not query:
+            return ()
+        found = self.retriever.retrieve(query, EARLIER_CHUNKS, sources)
+        have = {h.id for h in retrieval.fused}
+        return tuple(h for h in found.fused if h.id not in have)
+
+    def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None,
+                earlier: Sequence[Hit] = ()) -> tuple[tuple[Hit, ...], ev.Evidence]:  # fmt: skip
         """The pool an open question's points come from: the evidence, plus the chunks that the question and its
         verified lead sentence together retrieve first (LEAD_CHUNKS), all scored against the question; and
         those chunks, for the trace. The lead names what the answer is about in the documents' own words, so it
         finds passages that say more of it (a summary elsewhere in the text) that the question's words alone
         did not rank."""
         found = self.retriever.retrieve(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources)
-        have = {h.id for h in retrieval.fused}
+        have = {h.id for h in (*retrieval.fused, *earlier)}
         more = tuple(h for h in found.fused if h.id not in have)
-        return more, self.evidence(retrieval, more)
+        return more, self.evidence(retrieval, (*earlier, *more))
 
 
 def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Evidence, draft: answerer.Draft,
                decision: refuse.Decision, llm: LLM | None, seconds: dict, left: Sequence[cl.Point] = (),
-               widened: Sequence[Hit] = ()) -> Trace:  # fmt: skip
+               widened: Sequence[Hit] = (), earlier: Sequence[Hit] = ()) -> Trace:  # fmt: skip
     """The trace of one answer, from the stages' records."""
     reading = draft.reading
     return Trace(
@@ -197,7 +210,7 @@ def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Ev
         verification=draft.support.reason, supported=decision.supported, signals=decision.signals,
         confidence=decision.confidence, decision=decision.reason,
         backend=llm.name if llm is not None else "extractive", seconds=seconds,
-        left_out=tuple((p.text, p.reason) for p in left), widened=tuple(widened),
+        left_out=tuple((p.text, p.reason) for p in left), widened=tuple(widened), earlier=tuple(earlier),
     )  # fmt: skip
 
 

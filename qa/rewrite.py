@@ -49,13 +49,16 @@ CONDENSE_SHOTS = tuple(
 
 @dataclass(frozen=True)
 class Rewrite:
-    """The standalone question, the query retrieval searches with, a warning if any, and what the reader reads:
-    the question, with the last turn beside it when the question still points back after the rewrite."""
+    """The standalone question, the query retrieval searches with, a warning if any, what the reader reads (the
+    question, with the last turn beside it when the question still points back after the rewrite), and for a
+    follow-up the last turn's question and answer, which are searched too: an answer quotes the passages it
+    cited, so this finds them again for the question that leans on it."""
 
     question: str
     query: str
     warning: str | None = None
     context: str = ""
+    earlier: str = ""
 
     @property
     def reading(self) -> str:
@@ -89,7 +92,15 @@ def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) 
         question = condense(llm, question, history)
     except BackendError as e:
         warning = f"{e} - the question was not rewritten for the conversation."
-    return Rewrite(question, carry_subject(question, history), warning, last_turn(question, history))
+    return Rewrite(question, carry_subject(question, history), warning, last_turn(question, history),
+                   earlier_turn(history))
+
+
+def earlier_turn(history: Sequence[tuple[str, str]]) -> str:
+    """The last turn as one search query: its question and its answer without markers (a refusal adds nothing)."""
+    if not history:
+        return ""
+    return " ".join(f"{history[-1][0]} {_answered(history)}".split())[:1000]
 
 
 def last_turn(question: str, history: Sequence[tuple[str, str]]) -> str:

@@ -184,3 +184,39 @@ def test_a_store_that_fails_after_the_lead_is_shown_keeps_the_answer_and_says_so
     assert any("first search only" in w and "127.0.0.1:9" in w for w in a.warnings), a.warnings
     for c in a.citations:
         assert is_exact(c, document_text(c.source, settings.docs_dir))
+
+
+def test_a_follow_up_also_reads_the_passages_its_last_answer_came_from(tmp_path):
+    from qa.answer import Answer, Trace
+    from qa.config import Settings
+    from qa.display import plain_why, trace_markdown
+    from qa.pipeline import Options
+    from qa.rewrite import earlier_turn, rewrite
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The job of a chief inspector is to lead school inspections across the country.\n")
+    (docs / "b.txt").write_text("Ed Balls wrote to the Ofsted chief inspector Christine Gilbert in December.\n")
+    (docs / "c.txt").write_text("The theme song won a Golden Globe award in January.\n")
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive")
+    e = Engine(settings, embedder=HashEmbedder(), llm=None, index=MemoryIndex())
+    e.ensure_index()
+    history = [("Who did Ed Balls write to?", "Christine Gilbert [1]")]
+    # Only a follow-up searches with its last turn; a question that stands on its own is searched as asked.
+    assert rewrite(None, "What is her job?", history).earlier == "Who did Ed Balls write to? Christine Gilbert"
+    assert rewrite(None, "What did Ed Balls write to Christine Gilbert?", history).earlier == ""
+    retrieval = e.retriever.retrieve("What is her job?", 1)
+    assert [h.source for h in retrieval.fused] == ["a.txt"]
+    more = e.earlier(retrieval, earlier_turn(history), None)
+    assert [h.source for h in more] == ["b.txt"]  # the passage the last answer quoted
+    assert "b.txt" in {s.source for s in e.evidence(retrieval, more).ranked}
+    # Through the engine: the last answer's passage is read (found by the question's own search or by its
+    # last turn's), and the trace says which.
+    t = e.answer("What is her job?", history, Options(top_k=3, candidates=1, llm=None)).trace
+    assert {h.id for h in t.earlier}.isdisjoint({h.id for h in t.fused})
+    assert "b.txt" in {h.source for h in (*t.fused, *t.earlier)}
+    assert "b.txt" in {s.source for s in t.evidence}
+    shown = Answer("x [1]", False, (), Trace("What is her job?", "What is her job?", fused=retrieval.fused,
+                                             earlier=more))  # fmt: skip
+    assert "the last question and its answer found 1 more passage" in plain_why(shown)
+    assert "| b.txt |" in trace_markdown(shown)
