@@ -129,16 +129,11 @@ def test_a_rewrite_that_is_no_longer_a_question_is_dropped_and_the_search_still_
 
 
 def test_points_also_come_from_the_chunks_the_question_and_its_lead_find(tmp_path):
-    from qa.config import Settings
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text("The film received mixed reviews from critics on its release.\n")
-    (docs / "b.txt").write_text("Critics were mixed: they praised the action and criticised the length.\n")
-    (docs / "c.txt").write_text("The theme song won a Golden Globe in January.\n")
-    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive")
-    e = Engine(settings, embedder=HashEmbedder(), llm=None, index=MemoryIndex())
-    e.ensure_index()
+    e = _engine_over(tmp_path, {
+        "a.txt": "The film received mixed reviews from critics on its release.",
+        "b.txt": "Critics were mixed: they praised the action and criticised the length.",
+        "c.txt": "The theme song won a Golden Globe in January.",
+    })  # fmt: skip
     question = "What were the film's reviews like?"
     retrieval = e.retriever.retrieve(question, 1)  # one chunk: the one that says "reviews"
     evidence = e.evidence(retrieval)
@@ -188,19 +183,15 @@ def test_a_store_that_fails_after_the_lead_is_shown_keeps_the_answer_and_says_so
 
 def test_a_follow_up_also_reads_the_passages_its_last_answer_came_from(tmp_path):
     from qa.answer import Answer, Trace
-    from qa.config import Settings
     from qa.display import plain_why, trace_markdown
     from qa.pipeline import Options
     from qa.rewrite import earlier_turn, rewrite
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "a.txt").write_text("The job of a chief inspector is to lead school inspections across the country.\n")
-    (docs / "b.txt").write_text("Ed Balls wrote to the Ofsted chief inspector Christine Gilbert in December.\n")
-    (docs / "c.txt").write_text("The theme song won a Golden Globe award in January.\n")
-    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive")
-    e = Engine(settings, embedder=HashEmbedder(), llm=None, index=MemoryIndex())
-    e.ensure_index()
+    e = _engine_over(tmp_path, {
+        "a.txt": "The job of a chief inspector is to lead school inspections across the country.",
+        "b.txt": "Ed Balls wrote to the Ofsted chief inspector Christine Gilbert in December.",
+        "c.txt": "The theme song won a Golden Globe award in January.",
+    })  # fmt: skip
     history = [("Who did Ed Balls write to?", "Christine Gilbert [1]")]
     # Only a follow-up searches with its last turn; a question that stands on its own is searched as asked.
     assert rewrite(None, "What is her job?", history).earlier == "Who did Ed Balls write to? Christine Gilbert"
@@ -220,3 +211,17 @@ def test_a_follow_up_also_reads_the_passages_its_last_answer_came_from(tmp_path)
                                              earlier=more))  # fmt: skip
     assert "the last question and its answer found 1 more passage" in plain_why(shown)
     assert "| b.txt |" in trace_markdown(shown)
+
+
+def _engine_over(tmp_path, texts: dict[str, str]) -> Engine:
+    """A fast engine (hash embedder, in-memory index, no reader) over one-line documents, indexed."""
+    from qa.config import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in texts.items():
+        (docs / name).write_text(text + "\n")
+    e = Engine(Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive"), embedder=HashEmbedder(),
+               llm=None, index=MemoryIndex())  # fmt: skip
+    e.ensure_index()
+    return e
