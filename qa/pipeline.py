@@ -177,13 +177,14 @@ class Engine:
 
     def earlier(self, retrieval: Retrieval, query: str, sources: tuple[str, ...] | None) -> tuple[Hit, ...]:
         """For a follow-up, the chunks its last turn (question and answer as one query) retrieves first that the
-        question's own search did not: the passages that answer quoted, so "What is her job?" reads the
-        sentence the name came from. None for a question that stands on its own."""
-        if not query:
-            return ()
-        found = self.retriever.retrieve(query, EARLIER_CHUNKS, sources)
-        have = {h.id for h in retrieval.fused}
-        return tuple(h for h in found.fused if h.id not in have)
+        question's own search did not: the passages that answer quoted. Nothing for a question that stands on
+        its own (an empty query)."""
+        return self.beyond(query, EARLIER_CHUNKS, sources, retrieval.fused) if query else ()
+
+    def beyond(self, query: str, k: int, sources: tuple[str, ...] | None, have: Sequence[Hit]) -> tuple[Hit, ...]:
+        """The first k chunks a further query retrieves, less those already held."""
+        held = {h.id for h in have}
+        return tuple(h for h in self.retriever.retrieve(query, k, sources).fused if h.id not in held)
 
     def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None,
                 earlier: Sequence[Hit] = ()) -> tuple[tuple[Hit, ...], ev.Evidence]:  # fmt: skip
@@ -192,9 +193,7 @@ class Engine:
         those chunks, for the trace. The lead names what the answer is about in the documents' own words, so it
         finds passages that say more of it (a summary elsewhere in the text) that the question's words alone
         did not rank."""
-        found = self.retriever.retrieve(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources)
-        have = {h.id for h in (*retrieval.fused, *earlier)}
-        more = tuple(h for h in found.fused if h.id not in have)
+        more = self.beyond(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources, (*retrieval.fused, *earlier))
         return more, self.evidence(retrieval, (*earlier, *more))
 
 
