@@ -24,18 +24,28 @@ DEFAULT_PLACES = (PROJECT.parent / "shared" / "squad" / "train-v2.0.json", PROJE
 
 @dataclass(frozen=True)
 class Slice:
-    """One split of the public slice: which article, and how many questions of each kind."""
+    """One split of the public slice: which article, and how many questions of each kind.
+
+    A title of None means many articles: up to `articles` of the training file's articles other than the
+    named splits' ones, sampled with a fixed seed, each its own document, with `answerable` and
+    `unanswerable` questions sampled from each.
+    """
 
     name: str
-    title: str
+    title: str | None
     answerable: int
     unanswerable: int
+    articles: int = 1
 
 
 # The two training-set articles that have unanswerable questions in the public copy; one per split.
+# public-cal: for the refusal model only (eval/calibrate.py reads it with the dev splits), questions from
+# other articles, so that how often answerable questions are refused is measured over many articles, not one.
+# The public copy's other articles have no unanswerable questions; a fuller copy's would be sampled too.
 SLICES = {
     "public-dev": Slice("public-dev", "Spectre_(2015_film)", 80, 80),
     "public-test": Slice("public-test", "The_Legend_of_Zelda:_Twilight_Princess", 60, 60),
+    "public-cal": Slice("public-cal", None, 25, 25, articles=12),
 }
 SEED = 20261125
 
@@ -58,20 +68,33 @@ def _sentence_around(context: str, start: int) -> str:
 
 
 def build(squad: Path, split: Slice, docs_dir: Path) -> list[Pair]:
-    """Write the split's article as one text file in docs_dir; return its sampled questions."""
+    """Write the split's articles as text files in docs_dir (one each); return their sampled questions."""
     data = json.loads(Path(squad).read_text(encoding="utf-8"))
-    article = next((a for a in data["data"] if a["title"] == split.title), None)
-    if article is None:
-        raise ValueError(f"{squad} has no article {split.title!r}")
-    source = re.sub(r"[^\w.-]+", "_", split.title) + ".txt"
+    if split.title is None:
+        named = {s.title for s in SLICES.values() if s.title}
+        others = [a for a in data["data"] if a["title"] not in named]
+        articles = random.Random(SEED).sample(others, min(split.articles, len(others)))
+    else:
+        articles = [a for a in data["data"] if a["title"] == split.title]
+        if not articles:
+            raise ValueError(f"{squad} has no article {split.title!r}")
     docs_dir.mkdir(parents=True, exist_ok=True)
+    pairs = []
+    for article in articles:
+        pairs += _article(article, split, docs_dir)
+    return pairs
+
+
+def _article(article: dict, split: Slice, docs_dir: Path) -> list[Pair]:
+    """Write one article as a text file in docs_dir; return its sampled questions."""
+    source = re.sub(r"[^\w.-]+", "_", article["title"]) + ".txt"
     (docs_dir / source).write_text(
         "\n\n".join(p["context"] for p in article["paragraphs"]) + "\n", encoding="utf-8"
     )
     answerable, unanswerable = [], []
     for para in article["paragraphs"]:
         for qa in para["qas"]:
-            if qa["is_impossible"]:
+            if qa.get("is_impossible"):
                 unanswerable.append(Pair(qa["id"], "unanswerable", qa["question"], (), ()))
             else:
                 golds = tuple(dict.fromkeys(a["text"] for a in qa["answers"]))

@@ -104,7 +104,9 @@ def run_qa(questions: list[Question], settings: Settings) -> list[Outcome]:
         out.append(Outcome(
             q.id, q.question, a.text, a.refused, covered(text, q.points), len({c.source for c in a.citations}),
             len(text.split()), len(a.claims), sum(claim_verified(c, settings.docs_dir) for c in a.claims), first,
-            secs, {"left_out": [list(x) for x in a.trace.left_out]},
+            secs, {"left_out": [list(x) for x in a.trace.left_out], "confidence": a.trace.confidence,
+                   "supported": a.trace.supported, "signals": a.trace.signals,  # what the refusal model saw
+                   "stages": a.trace.seconds},
         ))  # fmt: skip
     return out
 

@@ -58,6 +58,26 @@ def test_public_slice_is_built_from_a_squad_file(tmp_path):
     assert gold_spans(pairs[0], tmp_path / "docs") == [("T.txt", 0, 21)]
 
 
+def test_the_calibration_slice_samples_other_articles_than_the_dev_and_test_ones(tmp_path):
+    def article(title: str, n: int) -> dict:
+        context = " ".join(f"Item {i} cost {i} pounds." for i in range(n))
+        return {"title": title, "paragraphs": [{"context": context, "qas": [
+            {"id": f"{title}-{i}", "question": f"What did item {i} cost?",
+             "answers": [{"text": f"{i} pounds", "answer_start": context.index(f"cost {i} pounds") + 5}]}
+            for i in range(n)]}]}  # fmt: skip
+
+    named = [s.title for s in public.SLICES.values() if s.title]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"data": [article(t, 3) for t in named] + [article(f"A{i}", 9) for i in range(4)]}))
+    pairs = public.build(path, public.Slice("cal", None, 5, 5, articles=3), tmp_path / "docs")
+    files = sorted(f.name for f in (tmp_path / "docs").iterdir())
+    assert len(files) == 3 and all(f.startswith("A") for f in files)  # never the dev or test article
+    assert len(pairs) == 15 and {p.evidence[0][0] for p in pairs} == set(files)  # 5 from each, no unanswerable
+    for p in pairs:
+        assert [(s, a, b) for s, a, b in gold_spans(p, tmp_path / "docs")] and p.answers[0] in p.evidence[0][1]
+    assert public.build(path, public.Slice("cal", None, 5, 5, articles=3), tmp_path / "again") == pairs  # seeded
+
+
 def test_calibration_fits_and_picks_a_threshold_within_the_false_refusal_limit():
     import numpy as np
 
@@ -191,3 +211,11 @@ def test_synthesis_and_dialogue_sets_are_well_formed():
         for q in synthesis.load(half, synthesis.PUBLIC_SET):
             for point in q.points:
                 assert any(metrics.normalize(p) in text for p in point), (q.id, point)
+
+
+def test_an_unknown_set_name_is_a_clear_error(capsys):
+    from eval.__main__ import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["--sets", "seed-dev,no-such-set", "--no-baseline"])
+    assert e.value.code == 2 and "unknown set(s): no-such-set" in capsys.readouterr().err
