@@ -70,8 +70,10 @@ class Engine:
 
     def warm_up(self) -> None:
         """Load the models and open the index, so the first question is as fast as the rest."""
+        from . import text
         from .reader import prime
 
+        text.warm_up()
         self.embedder.warm_up()
         self.index.warm_up()
         if self.llm is not None:

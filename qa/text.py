@@ -53,6 +53,13 @@ def stopwords() -> frozenset[str]:
     return frozenset(sw.words("english"))
 
 
+def warm_up() -> None:
+    """Load the stemmer, the sentence splitter and the stopword list now (about 2 s on 2 cores, mostly nltk's
+    Punkt model), so that the first question after a start does not wait for them."""
+    _stemmer()
+    stopwords()
+
+
 def tokens(text: str) -> list[str]:
     """Lower-case word tokens (letters and digits; a possessive or contraction stays on its word)."""
     return [t.lower().replace("’", "'") for t in _TOKEN.findall(text)]

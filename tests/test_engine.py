@@ -196,3 +196,14 @@ def test_an_answer_that_reorders_its_sentence_is_that_sentence_for_an_open_quest
 
     phrase = _engine(settings, reply).answer("Who looked like a car crash victim?")
     assert phrase.refused and "order" in phrase.trace.verification
+
+
+def test_warm_up_loads_the_text_models_so_the_first_question_does_not_wait_for_them(settings):
+    from qa import text
+
+    built = _engine(settings, "")
+    built.ingest()  # a start over an index already built: nothing is chunked or ingested
+    for cached in (text._stemmer, text._punkt, text.stopwords):
+        cached.cache_clear()
+    Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM(""), index=built.index).warm_up()
+    assert all(c.cache_info().currsize == 1 for c in (text._stemmer, text._punkt, text.stopwords))
