@@ -129,7 +129,11 @@ def test_the_chat_window_people_expect(app, browser, tmp_path):
         if "[1]" in text and page.locator("#qa-stop").is_hidden():  # Stop goes when the answer is all in
             break
         time.sleep(0.05)
-    assert "[2]" in forms[-1], forms[-1]  # a multi-point answer: more than one cited claim
+    # A multi-point answer: more than one cited claim. The chat can render the last updates just after Stop goes
+    # (seen on a loaded 2-core machine: the lead alone on screen with Stop already hidden), so wait for them.
+    expect(page.locator("#qa-chat [data-testid='bot']").last).to_contain_text("[2]", timeout=15_000)
+    if _last_reply(page) != forms[-1]:
+        forms.append(_last_reply(page))
     assert len(set(forms[:-1])) >= 2, forms  # it took at least two forms on screen before its last
     expect(box).to_have_value("")
     first_sources = page.locator("#qa-sources").inner_text()
