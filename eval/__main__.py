@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
         names = [n.strip() for n in args.sets.split(",") if n.strip()]
-        if set(names) - set(SETS + EXTRA_SETS):
-            p.error(f"unknown set(s): {', '.join(sorted(set(names) - set(SETS + EXTRA_SETS)))}")
+        unknown_sets = set(names) - set(SETS + EXTRA_SETS)
+        if unknown_sets:
+            p.error(f"unknown set(s): {', '.join(sorted(unknown_sets))}")
         squad = public.squad_path(args.squad)
         if any(n.startswith(("public-", "synthesis-public-")) for n in names) and squad is None:
             print(

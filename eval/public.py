@@ -3,7 +3,8 @@ Wikipedia articles nobody here wrote.
 
 SQuAD 2.0's *training* file is used (never its dev set). It is public data, not part of this
 repository: point `--squad` or `QA_SQUAD` at a copy of `train-v2.0.json`. Each split is one whole
-article (dev: tune here; test: report here, never tune) with a fixed sample of its questions.
+article (dev: tune here; test: report here, never tune) with a fixed sample of its questions; public-cal is a
+sample of the other articles, to measure refusals across them.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ class Slice:
 
 
 # The two training-set articles that have unanswerable questions in the public copy; one per split.
-# public-cal: for the refusal model only (eval/calibrate.py reads it with the dev splits), questions from
-# other articles, so that how often answerable questions are refused is measured over many articles, not one.
-# The public copy's other articles have no unanswerable questions; a fuller copy's would be sampled too.
+# public-cal: questions from other articles, so that how often answerable questions are refused is measured over
+# many articles, not one (eval/calibrate.py does not read it: a refit with it was measured and not adopted, see
+# eval/README.md). The public copy's other articles have no unanswerable questions; a fuller copy's would be sampled.
 SLICES = {
     "public-dev": Slice("public-dev", "Spectre_(2015_film)", 80, 80),
     "public-test": Slice("public-test", "The_Legend_of_Zelda:_Twilight_Princess", 60, 60),
