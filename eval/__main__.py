@@ -22,8 +22,9 @@ HERE = Path(__file__).resolve().parent
 SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test",
         "synthesis-public-dev", "synthesis-public-test", "dialogue-dev", "dialogue-test")
 # Run only when named: 200 answerable questions over the training articles other than the dev and test ones
-# (eval/public.py), about 15 minutes on 2 cores, for how often answerable questions are refused across articles.
-EXTRA_SETS = ("public-cal",)
+# (eval/public.py), about 15 minutes on 2 cores, for how often answerable questions are refused across articles;
+# and 12 synthesis questions over those articles as one corpus, a third dev half for the points' parameters.
+EXTRA_SETS = ("public-cal", "synthesis-public-cal")
 # The stock pipelines run on the seed dev and test sets and on the public test slice. public-dev is the
 # public slice's tuning half; at about 5 s a question for each baseline it would add about half an hour.
 BASELINE_SETS = ("seed-dev", "seed-test", "public-test")

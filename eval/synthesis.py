@@ -21,8 +21,9 @@ from qa.config import Settings
 from . import metrics as M
 
 SYNTHESIS_SET = Path(__file__).resolve().parent / "synthesis_qa.jsonl"
-# The same kind of questions over the public slice's articles (dev: Spectre, test: Twilight Princess; SQuAD 2.0
-# training articles nobody here wrote), written from the articles' own text: key points are its phrasings.
+# The same kind of questions over the public slice's articles (dev: Spectre, test: Twilight Princess; cal: the
+# other eight articles as one corpus; SQuAD 2.0 training articles nobody here wrote), written from the articles'
+# own text: key points are its phrasings.
 PUBLIC_SET = Path(__file__).resolve().parent / "synthesis_public.jsonl"
 
 

@@ -31,9 +31,14 @@ class Sentence:
     page: int = 0  # 1-based page or slide the sentence starts on; 0 where the format has no pages
 
 
+def idf(df: int, n_docs: int) -> float:
+    """BM25-style idf of a term that df of n_docs chunks hold; a term the corpus never uses gets the largest."""
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+
 def idf_weights(query_terms: Iterable[str], df: dict[str, int], n_docs: int) -> dict[str, float]:
-    """BM25-style idf per query term; a term the corpus never uses gets the largest weight."""
-    return {t: math.log(1 + (n_docs - df.get(t, 0) + 0.5) / (df.get(t, 0) + 0.5)) for t in set(query_terms)}
+    """idf per query term."""
+    return {t: idf(df.get(t, 0), n_docs) for t in set(query_terms)}
 
 
 def coverage(query_terms: Sequence[str], text_terms: Iterable[str], weights: dict[str, float]) -> float:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from . import answerer, refuse
 from . import claims as cl
@@ -154,7 +155,7 @@ class Engine:
                         extra, pool = self.widened(retrieval, lead, options.sources, earlier)
                     except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
                         warnings.append(f"The other points come from the first search only: {e}")
-                chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said)
+                chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said, idf=self.idf())
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:
@@ -176,6 +177,11 @@ class Engine:
         them), scored against the query."""
         return ev.gather(retrieval.query, retrieval.vector, (*retrieval.fused, *more), self.index.doc_freq,
                          self.index.count(), self.vectors, EVIDENCE_SENTENCES)  # fmt: skip
+
+    def idf(self) -> Callable[[str], float]:
+        """Each term's idf over this index, looked up once per term (for one answer: the index may change)."""
+        n = max(1, self.index.count())
+        return lru_cache(maxsize=None)(lambda term: ev.idf(self.index.doc_freq(term), n))
 
     def earlier(self, retrieval: Retrieval, query: str, sources: tuple[str, ...] | None) -> tuple[Hit, ...]:
         """For a follow-up, the chunks its last turn (question and answer as one query) retrieves first that the

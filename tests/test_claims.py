@@ -53,6 +53,26 @@ def test_points_add_new_content_within_the_budget_and_skip_repeats_and_headings(
     assert any("repeats" in p.reason for p in left)
 
 
+def test_a_point_that_adds_rare_terms_comes_before_one_that_restates_in_common_words(monkeypatch):
+    import qa.claims
+
+    lead = _s("The review found that staff were poorly supervised.", 0, 0.9)
+    generic = _s("The review found a number of serious failings in the work of the agencies.", 60, 0.86)
+    specific = _s("Doctors missed fractured ribs during the autopsy checks.", 140, 0.84)
+    ev = Evidence(("review", "find"), (lead, generic, specific), (lead, generic, specific), 0.0)
+    common = {"number", "serious", "failing", "work", "agenc"}  # stems the whole corpus uses
+
+    def idf(term):
+        return 0.2 if any(term.startswith(c) for c in common) else 3.0
+
+    monkeypatch.setattr(qa.claims, "WORD_BUDGET", 8 + 15)  # room for the lead and one point of either length
+    by_score, _ = points("What did the review find?", lead, "staff were poorly supervised", ev)
+    by_both, left = points("What did the review find?", lead, "staff were poorly supervised", ev, idf=idf)
+    assert [p.sentence for p in by_score] == [generic]  # the score alone ranks the restatement first
+    assert [p.sentence for p in by_both] == [specific]
+    assert [(p.sentence, p.reason) for p in left] == [(generic, "over the answer's word budget")]
+
+
 def test_list_items_carry_their_list_score():
     intro = _s("The review revealed:", 0, 0.9)
     items = [_s("- poor supervision of staff.", 21, 0.3), _s("- doctors failed to act.", 50, 0.1)]

@@ -211,6 +211,15 @@ def test_synthesis_and_dialogue_sets_are_well_formed():
         for q in synthesis.load(half, synthesis.PUBLIC_SET):
             for point in q.points:
                 assert any(metrics.normalize(p) in text for p in point), (q.id, point)
+    # The third half is over the public-cal slice's articles (all the others), a corpus of several.
+    named = {s.title for s in public.SLICES.values() if s.title}
+    text = metrics.normalize(" ".join(p["context"] for a in data["data"] if a["title"] not in named
+                                      for p in a["paragraphs"]))  # fmt: skip
+    cal = synthesis.load("cal", synthesis.PUBLIC_SET)
+    assert len(cal) >= 8
+    for q in cal:
+        for point in q.points:
+            assert any(metrics.normalize(p) in text for p in point), (q.id, point)
 
 
 def test_an_unknown_set_name_is_a_clear_error(capsys):
