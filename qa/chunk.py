@@ -8,11 +8,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .text import Span, line_spans
+from .text import Span, line_spans, sentence_pieces
 
 _SENTENCE_END = re.compile(r"[.!?\"'”’)]\s*$")
 SHORT_LINE_WORDS = 8  # a line this short with no sentence in it reads as a link or a menu item
 MIN_TAIL_LINES = 3  # that many such lines ending a page are its link list or footer
+# How documents are cut into chunks, as part of each file's hash in the index (ingest.file_hash): a change here
+# re-indexes every file once. 2: sentences by nltk's English Punkt (text.sentence_pieces), not llama-index's
+# untrained one.
+CHUNKING = 2
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def chunk_document(text: str, source: str, doc_hash: str, chunk_size: int, chunk
 
     spans = [(a, b) for a, b in line_spans(text)] if tabular else content_spans(text)
     title = find_title(text, spans, source)
-    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap, chunking_tokenizer_fn=sentence_pieces)
     pieces: list[Span] = []
     for rs, re_ in regions(spans, text):
         region = text[rs:re_]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chunk import Chunk, chunk_document, chunk_id
+from .chunk import CHUNKING, Chunk, chunk_document, chunk_id
 from .config import Settings
 from .embed import Embedder
 from .errors import CorpusError
@@ -59,7 +59,8 @@ class IngestReport:
 
 
 def file_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """A file's version as the index knows it: its bytes, and how they are chunked (a new way re-indexes it)."""
+    return hashlib.sha256(data + f"\0chunking {CHUNKING}".encode()).hexdigest()
 
 
 def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:

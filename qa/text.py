@@ -116,3 +116,15 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
             if re.search(r"\w", line[ss:se]):
                 out.append((start + ls + ss, start + ls + se))
     return out
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """The text cut into sentences by Punkt, each with the white space after it, so that they join back into
+    the text: what llama-index's SentenceSplitter packs into chunks. Its own default is an untrained Punkt that
+    knows no abbreviations, so a chunk could end inside a sentence at "U.S." or "Dr." (22 of the 1,226 chunks
+    of the public-cal articles did) and each half became an evidence sentence of its own."""
+    starts = [s for s, _ in _punkt().span_tokenize(text)]
+    if not starts:
+        return [text] if text else []
+    starts[0] = 0
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from qa.chunk import chunk_document, content_spans, find_title
-from qa.text import line_spans
+from qa.text import line_spans, sentence_pieces, sentence_spans
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -60,3 +60,20 @@ def test_chunks_are_exact_spans():
     chunks = chunk_document(text, "a.txt", "0" * 64, 32, 0)
     assert len(chunks) > 5 and all(text[c.start : c.end] == c.text for c in chunks)
     assert [c.index for c in chunks] == list(range(len(chunks))) and chunks[0].count == len(chunks)
+
+
+def test_a_chunk_never_ends_inside_a_sentence_at_an_abbreviation():
+    """Chunks are packed from the same sentences the evidence stage splits them into: "U.S." or "Dr." inside
+    a sentence is no place to cut (llama-index's default splitter knows no abbreviations, and cut there)."""
+    text = " ".join(
+        f"In {1890 + i}, Dr. Shuman, a U.S. inventor, built engine number {i} with his advisor A. Ackermann of "
+        f"St. Albans, and it pumped water from the Nile to the fields for {i + 2} years."
+        for i in range(12)
+    )
+    whole = {text[a:b] for a, b in sentence_spans(text)}
+    assert len(whole) == 12
+    for size in (64, 96, 128):  # each sentence fits a chunk (a longer one is cut where it must be)
+        for c in chunk_document(text, "a.txt", "h", size, 0):
+            assert text[c.start : c.end] == c.text
+            assert all(c.text[a:b] in whole for a, b in sentence_spans(c.text)), (size, c.text[-40:])
+    assert "".join(sentence_pieces(text)) == text and sentence_pieces("") == []

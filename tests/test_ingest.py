@@ -60,6 +60,17 @@ def test_incremental_reingest(settings, corpus):
     assert rep.chunks < n_chunks
 
 
+def test_a_new_way_of_chunking_reindexes_every_file_once(settings, corpus, monkeypatch):
+    module = sys.modules["qa.ingest"]  # qa.ingest, the attribute, is the function of that name
+
+    emb = HashEmbedder()
+    first = _sync(settings, emb)
+    monkeypatch.setattr(module, "CHUNKING", module.CHUNKING + 1)
+    again = _sync(settings, emb)
+    assert sorted(again.updated) == sorted(first.added) and again.chunks == first.chunks
+    assert len(_sync(settings, emb).unchanged) == len(first.added)
+
+
 def test_interrupted_ingest_is_completed_next_time(settings):
     emb = HashEmbedder()
     _sync(settings, emb)
