@@ -139,40 +139,43 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             if _key(s) in near else s for s in evidence.ranked]  # fmt: skip
     lists = list_scores(pool, lead)
     relevance = {_key(s): lists.get(_key(s), s.score) for s in pool}
-    open_ = [s for s in sorted(pool, key=lambda s: -relevance[_key(s)])
-             if relevance[_key(s)] >= ratio * best.score and _key(s) not in used]  # fmt: skip
-    while len(chosen) < MAX_POINTS:
-        pick, top, still = None, -1.0, []
-        for s in open_:
+    # Each candidate's text, the content terms it has beyond the question's, and its length: once, not per round.
+    open_ = []
+    for s in sorted(pool, key=lambda s: -relevance[_key(s)]):
+        if relevance[_key(s)] >= ratio * best.score and _key(s) not in used:
             text = plain(s.text)
-            new = set(terms(text)) - asked
+            open_.append((s, text, set(terms(text)) - asked, len(text.split())))
+    while len(chosen) < MAX_POINTS:
+        pick, top, still = None, float("-inf"), []
+        for c in open_:
+            s, text, new, n = c
             if not _sentence_sized(text) or not new:
                 continue
             adds = new - held
             if len(adds) / len(new) < NOVELTY:
                 left.append(Point(s, text, "repeats what the answer already says"))
                 continue
-            if words + len(text.split()) > WORD_BUDGET:
+            if words + n > WORD_BUDGET:
                 left.append(Point(s, text, "over the answer's word budget"))
                 continue
-            still.append(s)
+            still.append(c)
             priority = relevance[_key(s)]
             if idf is not None:
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY
             if priority > top:
-                pick, top = s, priority
+                pick, top = c, priority
         if pick is None:
             break
-        open_ = [s for s in still if s is not pick]
-        text = plain(pick.text)
-        support = verify.check(text, 1, [pick], question)
+        open_ = [c for c in still if c is not pick]
+        s, text, new, n = pick
+        support = verify.check(text, 1, [s], question)
         if not support.ok:
-            left.append(Point(pick, text, f"not verified: {support.reason}"))
+            left.append(Point(s, text, f"not verified: {support.reason}"))
             continue
-        chosen.append(Point(pick, text))
-        used.add(_key(pick))
-        held |= set(terms(text)) - asked
-        words += len(text.split())
+        chosen.append(Point(s, text))
+        used.add(_key(s))
+        held |= new
+        words += n
     return chosen, left
 
 

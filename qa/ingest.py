@@ -60,7 +60,9 @@ class IngestReport:
 
 def file_hash(data: bytes) -> str:
     """A file's version as the index knows it: its bytes, and how they are chunked (a new way re-indexes it)."""
-    return hashlib.sha256(data + f"\0chunking {CHUNKING}".encode()).hexdigest()
+    h = hashlib.sha256(data)
+    h.update(f"\0chunking {CHUNKING}".encode())  # after the bytes, without copying them
+    return h.hexdigest()
 
 
 def scan(docs_dir: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:

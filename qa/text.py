@@ -122,7 +122,9 @@ def sentence_pieces(text: str) -> list[str]:
     """The text cut into sentences by Punkt, each with the white space after it, so that they join back into
     the text: what llama-index's SentenceSplitter packs into chunks. Its own default is an untrained Punkt that
     knows no abbreviations, so a chunk could end inside a sentence at "U.S." or "Dr." (22 of the 1,226 chunks
-    of the public-cal articles did) and each half became an evidence sentence of its own."""
+    of the public-cal articles did) and each half became an evidence sentence of its own. llama-index's own
+    split_by_sentence_tokenizer_internal does this with any tokenizer, but it is internal and drops the text
+    before the first sentence, which the chunks' exact offsets need."""
     starts = [s for s, _ in _punkt().span_tokenize(text)]
     if not starts:
         return [text] if text else []
