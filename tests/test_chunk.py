@@ -77,3 +77,25 @@ def test_a_chunk_never_ends_inside_a_sentence_at_an_abbreviation():
             assert text[c.start : c.end] == c.text
             assert all(c.text[a:b] in whole for a, b in sentence_spans(c.text)), (size, c.text[-40:])
     assert "".join(sentence_pieces(text)) == text and sentence_pieces("") == []
+
+
+def test_initials_and_numbered_references_do_not_end_a_sentence():
+    """Punkt's English model ends sentences after a name's initials and before "No. 1"; those breaks are taken
+    back (a stopword after them still starts a sentence), in the evidence's sentences and the chunks' alike."""
+    text = (
+        "He, along with his advisor A.S.E. Ackermann, built it. A concerto by J.S. Bach was played. "
+        "An editor at J. B. Lippincott bought it. The film opened at No. 1 in India. "
+        "On April 4, 2008, she married Jay Z. She revealed it later.\nTitle No.\n2 items were left."
+    )
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "He, along with his advisor A.S.E. Ackermann, built it.",
+        "A concerto by J.S. Bach was played.",
+        "An editor at J. B. Lippincott bought it.",
+        "The film opened at No. 1 in India.",
+        "On April 4, 2008, she married Jay Z.",
+        "She revealed it later.",
+        "Title No.",  # a line break always ends a sentence
+        "2 items were left.",
+    ]
+    pieces = sentence_pieces(text)
+    assert "".join(pieces) == text and pieces[0] == "He, along with his advisor A.S.E. Ackermann, built it. "

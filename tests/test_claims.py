@@ -44,6 +44,7 @@ def test_points_add_new_content_within_the_budget_and_skip_repeats_and_headings(
         _s("The review found that staff were poorly supervised again.", 60, 0.85),  # repeats the lead
         _s("Doctors failed to act on signs of injury.", 130, 0.8),
         _s("Review Findings", 180, 0.8),  # a heading, not a sentence
+        _s("In 2009 the minister was quoted in the press, saying:", 240, 0.8),  # introduces a quote
         _s("Family friends were used as carers.", 200, 0.75),
         _s("The weather was fine that week.", 300, 0.2),  # too far below the best
     )
