@@ -8,6 +8,7 @@ from qa.claims import join, list_scores, piece, plain, points, wants_phrase
 from qa.evidence import Evidence, Sentence
 from qa.memory import MemoryIndex
 from qa.pipeline import Engine
+from qa.text import terms
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -79,6 +80,22 @@ def test_list_items_carry_their_list_score():
     items = [_s("- poor supervision of staff.", 21, 0.3), _s("- doctors failed to act.", 50, 0.1)]
     scores = list_scores([intro, *items])
     assert scores[("a.txt", 21)] == scores[("a.txt", 50)] == 0.9
+
+
+def test_a_list_one_of_whose_items_says_what_the_answer_says_is_the_answers_list():
+    """A report quotes a letter's finding in prose and leads the answer; the letter's list of findings, scoring low
+    against the question, is then the answer's list: its other items score as the best sentence."""
+    lead = _s('The review revealed "poor supervision of staff in all agencies".', 0, 0.9, source="news.txt")
+    generic = _s("The findings raise wider concerns about the agencies.", 80, 0.8, source="news.txt")
+    items = [_s("- There was poor supervision of staff in all agencies.", 0, 0.3, source="letter.txt"),
+             _s("- Doctors failed to follow procedures on injuries.", 56, 0.1, source="letter.txt")]  # fmt: skip
+    ranked = (lead, generic, *items)
+    said = frozenset(terms(lead.text))
+    assert list_scores(ranked, lead)[("letter.txt", 56)] == 0.3  # only the list's own best, as before
+    assert list_scores(ranked, lead, said)[("letter.txt", 56)] == 0.9
+    ev = Evidence(("review",), ranked, ranked, 0.0)
+    shown, _ = points("What did the review find?", lead, lead.text, ev)
+    assert shown[0].text == "Doctors failed to follow procedures on injuries."
 
 
 def test_claims_join_as_a_lead_and_a_list():
