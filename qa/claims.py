@@ -101,8 +101,7 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
         return text  # the answer is the sentence (answerer.in_its_words)
     if not _sentence_sized(text):
         return answer
-    new = set(terms(text)) - set(terms(answer))
-    return text if new and len(new) / len(set(terms(text))) >= NOVELTY else answer
+    return answer if repeats(set(terms(text)), set(terms(answer))) else text
 
 
 def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,
@@ -152,8 +151,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             s, text, new, n = c
             if not _sentence_sized(text) or not new:
                 continue
-            adds = new - held
-            if len(adds) / len(new) < NOVELTY:
+            if repeats(new, held):
                 left.append(Point(s, text, "repeats what the answer already says"))
                 continue
             if words + n > WORD_BUDGET:
@@ -162,6 +160,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             still.append(c)
             priority = relevance[_key(s)]
             if idf is not None:
+                adds = new - held  # not empty: the share of new terms passed NOVELTY
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY
             if priority > top:
                 pick, top = c, priority
@@ -262,10 +261,16 @@ def list_scores(sentences: Sequence[Sentence], lead: Sentence | None = None,
     return out
 
 
+def repeats(content: set[str], held: set[str] | frozenset[str]) -> bool:
+    """Whether text with these content terms adds too little to what is `held` to say something of its own:
+    less than NOVELTY of its terms are new (or it has none). One measure for the lead, the points and lists."""
+    return not content or len(content - held) / len(content) < NOVELTY
+
+
 def _restates(item: Sentence, said: frozenset[str]) -> bool:
-    """Whether a list item adds too little to what the lead says to be a point of its own (NOVELTY)."""
+    """Whether a list item says what the lead says (`said`, its content terms)."""
     new = set(terms(plain(item.text)))
-    return bool(said) and bool(new) and len(new - said) / len(new) < NOVELTY
+    return bool(said) and bool(new) and repeats(new, said)
 
 
 def join(texts: Sequence[str]) -> str:
