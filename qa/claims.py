@@ -15,7 +15,7 @@ Pure functions over the evidence stage's records.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from . import verify
@@ -111,8 +111,9 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     own answer made (its further sentences, each checked against its evidence sentence): they come first.
 
     Each next point is the eligible sentence (close enough to the best score, sentence-sized, adding content
-    the answer does not hold, within the word budget, verified) with the highest priority: its score times the
-    SPECIFICITY-th power of the mean `idf` of the terms it adds (without `idf`, its score alone). A sentence
+    the answer does not hold, within the word budget, verified) with the highest priority: an item of the
+    answer's list (`answer_list`) before any other sentence, then its score times the SPECIFICITY-th power of
+    the mean `idf` of the terms it adds (without `idf`, its score alone). A sentence
     that restates the question in general words ("the review's findings indicate a number of failings")
     scores as high as one that names a finding, and adds only common terms."""
     best = evidence.best
@@ -139,6 +140,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             if _key(s) in near else s for s in evidence.ranked]  # fmt: skip
     lists = list_scores(pool, lead, said)
     relevance = {_key(s): lists.get(_key(s), s.score) for s in pool}
+    enumerated = answer_list(pool, lead, said)  # the answer's list: its items come first
     # Each candidate's text, the content terms it has beyond the question's, and its length: once, not per round.
     open_ = []
     for s in sorted(pool, key=lambda s: -relevance[_key(s)]):
@@ -146,7 +148,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             text = plain(s.text)
             open_.append((s, text, set(terms(text)) - asked, len(text.split())))
     while len(chosen) < MAX_POINTS:
-        pick, top, still = None, float("-inf"), []
+        pick, top, still = None, (False, float("-inf")), []
         for c in open_:
             s, text, new, n = c
             if not _sentence_sized(text) or not new:
@@ -162,8 +164,8 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             if idf is not None:
                 adds = new - held  # not empty: the share of new terms passed NOVELTY
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY
-            if priority > top:
-                pick, top = c, priority
+            if (_key(s) in enumerated, priority) > top:
+                pick, top = c, (_key(s) in enumerated, priority)
         if pick is None:
             break
         open_ = [c for c in still if c is not pick]
@@ -229,16 +231,41 @@ def list_scores(sentences: Sequence[Sentence], lead: Sentence | None = None,
                 said: frozenset[str] = frozenset()) -> dict[tuple[str, int], float]:  # fmt: skip
     """Each list item's score as a point: the best score of its list (a run of items next to each other in the
     document, with the sentence introducing them with a colon), or the best sentence's when it is the answer's
-    list: the answer rests on one of its items, or one of its items says what the answer says (`said`, the
-    lead's content terms: a report quoting a letter's list in prose leads, and the letter's list is the answer's;
-    on the captured synthesis dev evidence, 2 more of 103 key points, none lost). A list enumerates one answer, so
-    when one item or its introduction answers the question, so do its siblings, though they share fewer of the
-    question's words."""
+    list (`answers`). A list enumerates one answer, so when one item or its introduction answers the question,
+    so do its siblings, though they share fewer of the question's words."""
+    top_score = max((s.score for s in sentences), default=0.0)
     out: dict[tuple[str, int], float] = {}
+    for block, items in _lists(sentences):
+        top = top_score if answers(block, items, lead, said) else max(b.score for b in block)
+        out.update({_key(b): top for b in items})
+    return out
+
+
+def answer_list(sentences: Sequence[Sentence], lead: Sentence | None = None,
+                said: frozenset[str] = frozenset()) -> set[tuple[str, int]]:  # fmt: skip
+    """The items of the answer's lists: a document's own enumeration of what the answer says, taken as points
+    before the sentences that score on their own (on the captured synthesis dev evidence, one more key point of
+    103, none lost: a letter's list of findings had lost the word budget to sentences about the findings)."""
+    return {_key(b) for block, items in _lists(sentences) if answers(block, items, lead, said) for b in items}
+
+
+def answers(block: Sequence[Sentence], items: Sequence[Sentence], lead: Sentence | None,
+            said: frozenset[str]) -> bool:  # fmt: skip
+    """Whether a list is the answer's: the answer rests on one of its items (or its introduction), or one of its
+    items says what the answer says (`said`, the lead's content terms: a report quoting a letter's list in prose
+    leads, and the letter's list is the answer's; on the captured synthesis dev evidence, 2 more of 103 key
+    points, none lost)."""
+    if lead is not None and any(_key(b) == _key(lead) for b in block):
+        return True
+    return any(_restates(b, said) for b in items)
+
+
+def _lists(sentences: Sequence[Sentence]) -> Iterator[tuple[list[Sentence], list[Sentence]]]:
+    """Each list among the sentences: a run of two or more items next to each other in one document, with the
+    sentence introducing them when it ends with a colon; as (the list with its introduction, its items)."""
     by_doc: dict[str, list[Sentence]] = {}
     for s in sentences:
         by_doc.setdefault(s.source, []).append(s)
-    top_score = max((s.score for s in sentences), default=0.0)
     for group in by_doc.values():
         group.sort(key=lambda s: s.start)
         block: list[Sentence] = []
@@ -252,13 +279,8 @@ def list_scores(sentences: Sequence[Sentence], lead: Sentence | None = None,
                 continue
             items = [b for b in block if _ITEM.match(b.text)]
             if len(items) > 1:
-                top = max(b.score for b in block)
-                answers = lead is not None and any(_key(b) == _key(lead) for b in block)
-                if answers or any(_restates(b, said) for b in items):
-                    top = top_score
-                out.update({_key(b): top for b in items})
+                yield block, items
             block = [s] if s is not None and _ITEM.match(s.text) else []
-    return out
 
 
 def repeats(content: set[str], held: set[str] | frozenset[str]) -> bool:

@@ -98,6 +98,28 @@ def test_a_list_one_of_whose_items_says_what_the_answer_says_is_the_answers_list
     assert shown[0].text == "Doctors failed to follow procedures on injuries."
 
 
+def test_the_answers_list_comes_before_sentences_that_score_on_their_own(monkeypatch):
+    """When the word budget has room for one more point, an item of the answer's list wins it over a sentence
+    that scores as high and adds rarer words (a sentence about the findings, not one of them)."""
+    import qa.claims
+
+    lead = _s('The review revealed "poor supervision of staff in all agencies".', 0, 0.9, source="news.txt")
+    about = _s("Ministers studied the urgent findings today with grave concern.", 80, 0.9, source="news.txt")
+    items = [_s("- There was poor supervision of staff in all agencies.", 0, 0.3, source="letter.txt"),
+             _s("- Doctors failed to follow procedures on injuries.", 56, 0.1, source="letter.txt")]  # fmt: skip
+    ranked = (lead, about, *items)
+    ev = Evidence(("review",), ranked, ranked, 0.0)
+
+    def idf(term):
+        return 5.0 if term in set(terms(about.text)) else 1.0
+
+    assert qa.claims.answer_list(ranked, lead, frozenset(terms(lead.text))) == {("letter.txt", 0), ("letter.txt", 56)}
+    monkeypatch.setattr(qa.claims, "WORD_BUDGET", len(lead.text.split()) + 9)  # room for one point
+    shown, left = points("What did the review find?", lead, lead.text, ev, idf=idf)
+    assert [p.text for p in shown] == ["Doctors failed to follow procedures on injuries."]
+    assert (about, "over the answer's word budget") in [(p.sentence, p.reason) for p in left]
+
+
 def test_claims_join_as_a_lead_and_a_list():
     assert join(["A [1]", "B [2]", "C [3]"]) == "A [1]\n- B [2]\n- C [3]"
     assert "".join(piece(i, t) for i, t in enumerate(["A [1]", "B [2]"])) == join(["A [1]", "B [2]"])
