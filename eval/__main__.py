@@ -20,7 +20,8 @@ from .run import run_baseline, run_qa
 
 HERE = Path(__file__).resolve().parent
 SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "synthesis-test",
-        "synthesis-public-dev", "synthesis-public-test", "dialogue-dev", "dialogue-test")
+        "synthesis-public-dev", "synthesis-public-test", "dialogue-dev", "dialogue-test", "dialogue-public-dev",
+        "dialogue-public-test")
 # Run only when named: 200 answerable questions over the training articles other than the dev and test ones
 # (eval/public.py), about 15 minutes on 2 cores, for how often answerable questions are refused across articles;
 # and 12 synthesis questions over those articles as one corpus, a third dev half for the points' parameters.
@@ -70,11 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         if unknown_sets:
             p.error(f"unknown set(s): {', '.join(sorted(unknown_sets))}")
         squad = public.squad_path(args.squad)
-        if any(n.startswith(("public-", "synthesis-public-")) for n in names) and squad is None:
+        public_sets = ("public-", "synthesis-public-", "dialogue-public-")
+        if any(n.startswith(public_sets) for n in names) and squad is None:
             print(
                 "no SQuAD 2.0 training file (--squad or QA_SQUAD): the public slice is left out", file=sys.stderr
             )
-            names = [n for n in names if not n.startswith(("public-", "synthesis-public-"))]
+            names = [n for n in names if not n.startswith(public_sets)]
         results = {}
         baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
         unknown = set(baselines) - set(BASELINES)
@@ -95,9 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             for system, summ in synthesis.report(name, found, args.out).items():
                 print(f"{name} {system}: {json.dumps(summ)}")
         for name in [n for n in names if n.startswith("dialogue-")]:
-            ds = dialogue.load(name.removeprefix("dialogue-"))[: args.limit]
+            split, set_settings = name.removeprefix("dialogue-"), settings
+            if split.startswith("public-"):  # over the public slice's article of the same split
+                _, set_settings = question_set(split, settings, squad, HERE / "work")
+                ds = dialogue.load(split.removeprefix("public-"), dialogue.PUBLIC_SET)[: args.limit]
+            else:
+                ds = dialogue.load(split)[: args.limit]
             print(f"{name}: {len(ds)} conversations", file=sys.stderr)
-            print(f"{name} qa: {json.dumps(dialogue.report(name, dialogue.run_qa(ds, settings), args.out)['qa'])}")
+            rows = dialogue.run_qa(ds, set_settings)
+            print(f"{name} qa: {json.dumps(dialogue.report(name, rows, args.out)['qa'])}")
         names = [n for n in names if not n.startswith(("synthesis-", "dialogue-"))]
         data = {"sets": {}}
         for name in names:

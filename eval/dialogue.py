@@ -2,7 +2,10 @@
 earlier questions and qa's own answers, as a user would have them). A turn is right when qa's answer holds
 one of its accepted answers; follow-ups (every turn after the first) are reported apart.
 
-`python -m eval --sets dialogue-dev,dialogue-test` writes dialogue-<split>.json beside the other reports.
+`python -m eval --sets dialogue-dev,dialogue-test` writes dialogue-<split>.json beside the other reports;
+`dialogue-public-dev` and `dialogue-public-test` are such conversations over the public slice's articles (text
+nobody here wrote: no public copy of QuAC's or CoQA's training set is among the stored repositories, only
+single-dialogue test fixtures), with the SQuAD training file.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from qa.config import Settings
 from . import metrics as M
 
 DIALOGUE_SET = Path(__file__).resolve().parent / "dialogue_qa.jsonl"
+# Over the public slice's articles (dev: Spectre, test: Twilight Princess), written from their own sentences.
+PUBLIC_SET = Path(__file__).resolve().parent / "dialogue_public.jsonl"
 
 
 @dataclass(frozen=True)

@@ -72,13 +72,20 @@ def follows_up(question: str, history: Sequence[tuple[str, str]]) -> bool:
 
 
 def _points_back(question: str) -> bool:
-    """A pronoun, "then" or "there" whose antecedent is not in the question itself. A subject or possessive
-    pronoun after a name the question gives ("How old was Baby P when he died?") is taken to mean that name, as
-    in ordinary English; one before any name ("What did she call Baby Peter's death?"), an object pronoun ("Did
-    Ed Balls sack her?": "her" may not mean the subject of its own clause) or "then"/"there" points back."""
+    """A pronoun, "then" or "there" whose antecedent is not in the question itself. A possessive pronoun after a
+    name the question gives, or a subject pronoun in a clause after it ("How old was Baby P when he died?"), is
+    taken to mean that name, as in ordinary English; one before any name ("What did she call Baby Peter's
+    death?"), an object pronoun ("Did Ed Balls sack her?": "her" may not mean the subject of its own clause) or
+    "then"/"there" points back."""
     for m in _PRONOUN.finditer(question):
+        word = m.group(0).lower()
         names = [n for n in _CAPITALISED.finditer(question[: m.start()]) if n.start() > 0]
-        if not (names and m.group(0).lower() in _SELF_RESOLVING):
+        if word in _SUBJECTS:
+            # A subject pronoun means a name before it when a clause of its own begins between them ("Baby P when
+            # he died"); in the name's own clause it is someone else ("Which earlier Bond film had he directed?":
+            # "Bond" names the films, and "he" the director the conversation was about).
+            names = [n for n in names if _CLAUSE.search(question[n.end() : m.start()])]
+        if not (names and word in _SELF_RESOLVING):
             return True
     return False
 
@@ -138,6 +145,10 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
 
 _PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there|then)\b", re.I)
 _SELF_RESOLVING = {"he", "she", "they", "his", "their", "its", "it"}
+_SUBJECTS = {"he", "she", "they", "it"}
+# Words that begin a subordinate clause (English's closed class of subordinators and relative pronouns).
+_CLAUSE = re.compile(r"\b(when|whenever|while|after|before|because|since|until|till|if|unless|that|who|which|"
+                     r"although|though|as|once|where|whether|so)\b", re.I)
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 

@@ -160,6 +160,9 @@ def test_a_question_that_stands_on_its_own_is_not_rewritten():
     assert not follows_up("What is her job?", [])
     # A pronoun after a name the question gives means that name; before one, or as an object, it points back.
     assert not follows_up("How old was Baby P when he died?", history)
+    assert not follows_up("Why was Baby P taken to hospital before he died?", history)
+    # In the name's own clause a subject pronoun is someone else: "Bond" names the films, "he" their director.
+    assert follows_up("Which earlier Bond film had he directed?", history)
     assert follows_up("What did she call Baby Peter's death?", history)
     assert follows_up("Did Ed Balls sack her?", history)
 

@@ -187,8 +187,8 @@ def test_readme_figures_are_the_reports():
 
 
 def test_synthesis_and_dialogue_sets_are_well_formed():
-    """Both splits present; every key point (and every dialogue answer) has a phrasing the documents hold, so a
-    point can be covered by quoting them; the public set's points are in its articles when a SQuAD copy is here."""
+    """Both splits present; every key point has a phrasing the documents hold, so a point can be covered by
+    quoting them; the public sets' points and dialogue answers are in their articles when a SQuAD copy is here."""
     from eval import dialogue, metrics, public, synthesis
 
     seeds = metrics.normalize(" ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir()) if p.is_file()))
@@ -211,6 +211,11 @@ def test_synthesis_and_dialogue_sets_are_well_formed():
         for q in synthesis.load(half, synthesis.PUBLIC_SET):
             for point in q.points:
                 assert any(metrics.normalize(p) in text for p in point), (q.id, point)
+        talks = dialogue.load(half, dialogue.PUBLIC_SET)
+        assert len(talks) >= 4 and all(len(d.turns) >= 2 for d in talks)
+        for d in talks:
+            for question, golds in d.turns:
+                assert any(metrics.normalize(g) in text for g in golds), (d.id, question)
     # The third half is over the public-cal slice's articles (all the others), a corpus of several.
     named = {s.title for s in public.SLICES.values() if s.title}
     text = metrics.normalize(" ".join(p["context"] for a in data["data"] if a["title"] not in named
