@@ -40,6 +40,12 @@ def question_set(name: str, settings: Settings, squad: Path | None, work: Path):
     return pairs, settings.model_copy(update={"docs_dir": docs, "data_dir": work / name / "data"})
 
 
+def corpus(split: str, settings: Settings, squad: Path | None) -> Settings:
+    """The settings a synthesis or dialogue split runs with: over the public slice's article of the same split
+    for a public one ("public-dev"), over the seeds otherwise."""
+    return question_set(split, settings, squad, HERE / "work")[1] if split.startswith("public-") else settings
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
     p.add_argument("--backend", choices=sorted(backends()), help="LLM backend (QA_LLM)")
@@ -84,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"unknown baseline(s): {', '.join(sorted(unknown))}")
         for name in [n for n in names if n.startswith("synthesis-")]:
             split = name.removeprefix("synthesis-")
-            set_settings = settings
-            if split.startswith("public-"):  # over the public slice's article of the same split
-                _, set_settings = question_set(split, settings, squad, HERE / "work")
+            set_settings = corpus(split, settings, squad)
+            if split.startswith("public-"):
                 qs = synthesis.load(split.removeprefix("public-"), synthesis.PUBLIC_SET)[: args.limit]
             else:
                 qs = synthesis.load(split)[: args.limit]
@@ -97,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
             for system, summ in synthesis.report(name, found, args.out).items():
                 print(f"{name} {system}: {json.dumps(summ)}")
         for name in [n for n in names if n.startswith("dialogue-")]:
-            split, set_settings = name.removeprefix("dialogue-"), settings
-            if split.startswith("public-"):  # over the public slice's article of the same split
-                _, set_settings = question_set(split, settings, squad, HERE / "work")
+            split = name.removeprefix("dialogue-")
+            set_settings = corpus(split, settings, squad)
+            if split.startswith("public-"):
                 ds = dialogue.load(split.removeprefix("public-"), dialogue.PUBLIC_SET)[: args.limit]
             else:
                 ds = dialogue.load(split)[: args.limit]

@@ -138,9 +138,8 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
     # nearer, the earlier); a list holding one carries it as it carries any item.
     pool = [replace(s, score=max(s.score, best.score * ratio * (1 + 0.01 * (NEIGHBOURS + 1 - near[_key(s)]))))
             if _key(s) in near else s for s in evidence.ranked]  # fmt: skip
-    lists = list_scores(pool, lead, said)
-    relevance = {_key(s): lists.get(_key(s), s.score) for s in pool}
-    enumerated = answer_list(pool, lead, said)  # the answer's list: its items come first
+    lists = _list_items(pool, lead, said)  # each item's score, and whether its list is the answer's (first)
+    relevance = {_key(s): lists[_key(s)][0] if _key(s) in lists else s.score for s in pool}
     # Each candidate's text, the content terms it has beyond the question's, and its length: once, not per round.
     open_ = []
     for s in sorted(pool, key=lambda s: -relevance[_key(s)]):
@@ -164,8 +163,9 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             if idf is not None:
                 adds = new - held  # not empty: the share of new terms passed NOVELTY
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY
-            if (_key(s) in enumerated, priority) > top:
-                pick, top = c, (_key(s) in enumerated, priority)
+            rank = (_key(s) in lists and lists[_key(s)][1], priority)  # the answer's list before the rest
+            if rank > top:
+                pick, top = c, rank
         if pick is None:
             break
         open_ = [c for c in still if c is not pick]
@@ -233,12 +233,7 @@ def list_scores(sentences: Sequence[Sentence], lead: Sentence | None = None,
     document, with the sentence introducing them with a colon), or the best sentence's when it is the answer's
     list (`answers`). A list enumerates one answer, so when one item or its introduction answers the question,
     so do its siblings, though they share fewer of the question's words."""
-    top_score = max((s.score for s in sentences), default=0.0)
-    out: dict[tuple[str, int], float] = {}
-    for block, items in _lists(sentences):
-        top = top_score if answers(block, items, lead, said) else max(b.score for b in block)
-        out.update({_key(b): top for b in items})
-    return out
+    return {k: score for k, (score, _) in _list_items(sentences, lead, said).items()}
 
 
 def answer_list(sentences: Sequence[Sentence], lead: Sentence | None = None,
@@ -246,7 +241,20 @@ def answer_list(sentences: Sequence[Sentence], lead: Sentence | None = None,
     """The items of the answer's lists: a document's own enumeration of what the answer says, taken as points
     before the sentences that score on their own (on the captured synthesis dev evidence, one more key point of
     103, none lost: a letter's list of findings had lost the word budget to sentences about the findings)."""
-    return {_key(b) for block, items in _lists(sentences) if answers(block, items, lead, said) for b in items}
+    return {k for k, (_, ours) in _list_items(sentences, lead, said).items() if ours}
+
+
+def _list_items(sentences: Sequence[Sentence], lead: Sentence | None,
+                said: frozenset[str]) -> dict[tuple[str, int], tuple[float, bool]]:  # fmt: skip
+    """Each list item's score as a point (`list_scores`) and whether its list is the answer's (`answer_list`),
+    from one walk over the lists."""
+    top_score = max((s.score for s in sentences), default=0.0)
+    out: dict[tuple[str, int], tuple[float, bool]] = {}
+    for block, items in _lists(sentences):
+        ours = answers(block, items, lead, said)
+        top = top_score if ours else max(b.score for b in block)
+        out.update({_key(b): (top, ours) for b in items})
+    return out
 
 
 def answers(block: Sequence[Sentence], items: Sequence[Sentence], lead: Sentence | None,
