@@ -117,7 +117,7 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
     from llama_cpp import Llama
 
     from qa.bundled import DEFAULT_READER, bundled
-    from qa.llm import Prompt
+    from qa.llm import Prompt, llamacpp
     from qa.llm import sampler as backend
     from qa.reader import INSTRUCTIONS, SCHEMA, SHOTS, user_turn
 
@@ -147,6 +147,7 @@ def test_checking_the_grammar_on_the_likeliest_token_first_picks_what_the_librar
         return first_choice(self, row)
 
     monkeypatch.setattr(backend.GrammarFirstGreedy, "_best_allowed", spy)
+    monkeypatch.setattr(llamacpp, "layout", lambda schema: None)  # every token decoded, as the library does
     try:
         for prompt, schema in prompts:
             assert ours.generate(prompt, 24, schema) == library.generate(prompt, 24, schema)
@@ -205,3 +206,96 @@ def test_a_llama_cpp_failure_is_a_backend_error_and_the_cache_goes_back_to_the_f
     with pytest.raises(BackendError, match="exceed context window"):
         llm.generate(Prompt("system", "question"), 8)
     assert ctx.n_tokens == 3 and ctx.evals == [(0, [1, 2, 3])]
+
+
+def test_a_flat_schema_has_a_layout_of_fixed_keys_and_any_other_has_none():
+    from qa.llm.llamacpp import layout
+    from qa.reader import SCHEMA
+    from qa.rewrite import CONDENSE_SCHEMA
+
+    assert layout(SCHEMA) == (('{"answer":', "string"), (', "sentence":', "integer"))
+    assert layout(CONDENSE_SCHEMA) == (('{"question":', "string"),)
+    nested = {"type": "object", "properties": {"a": {"type": "object"}}, "required": ["a"]}
+    optional = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "required": ["a"]}
+    bounded = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}, "required": ["a"]}
+    assert layout(None) is layout({"type": "array"}) is layout(nested) is layout(optional) is layout(bounded) is None
+
+
+def test_the_fixed_text_comes_once_each_value_ends_and_a_reply_laid_out_otherwise_is_left_to_the_grammar():
+    from qa.llm.llamacpp import _Layout, layout
+    from qa.reader import SCHEMA
+
+    state, text = _Layout(layout(SCHEMA)), ""
+    steps = []
+    for piece in ["", ' "', "He said", ' \\"no\\"', '",', " ", "2", "}"]:
+        text += piece
+        literal = state.next_literal(text)
+        steps.append(literal)
+        text += literal
+    assert steps == ['{"answer":', "", "", "", ' "sentence":', "", "", ""]
+    assert text == '{"answer": "He said \\"no\\"", "sentence": 2}' and state.finished
+    # An integer ends where something else follows it; a comma the model wrote itself is not added again.
+    state = _Layout(layout(SCHEMA))
+    assert state.next_literal("") == '{"answer":'
+    assert state.next_literal('{"answer": ""') == ', "sentence":'
+    assert state.next_literal('{"answer": "", "sentence": 1') == "" and not state.finished
+    assert state.next_literal('{"answer": "", "sentence": 12}') == "" and state.finished
+    # Other whitespace than json.dumps's: nothing more is added, and the reply is not taken as finished.
+    state = _Layout(layout(SCHEMA))
+    state.next_literal("")
+    assert state.next_literal('{"answer": "x"\n') == "" and state.free and not state.finished
+    assert state.next_literal('{"answer": "x"\n, "sentence": 1}') == ""
+
+
+@pytest.mark.slow
+def test_evaluating_a_replys_fixed_keys_in_batches_writes_the_same_reply_in_fewer_steps(monkeypatch):
+    """Real model: a reply held to the reader's schema (and to a one-key schema) is the same JSON, with the same
+    confidences to a small tolerance (batches round differently), whether its fixed keys are evaluated with the
+    prompt and with the token before them or decoded one token at a time, and takes at least six fewer
+    evaluations of the model."""
+    from llama_cpp import Llama
+
+    from qa.bundled import DEFAULT_READER, bundled
+    from qa.errors import BackendError
+    from qa.llm import Prompt, llamacpp
+    from qa.reader import INSTRUCTIONS, SCHEMA, SHOTS, parse, user_turn
+    from qa.rewrite import CONDENSE_SCHEMA
+
+    evals = []
+    real_eval = Llama.eval
+    monkeypatch.setattr(Llama, "eval", lambda self, tokens: evals.append(len(tokens)) or real_eval(self, tokens))
+    llm = LlamaCppLLM(bundled(DEFAULT_READER).path(), chat=True)
+    sentences = ["The tower was designed by Ana Ruiz in 1961.", "It is 80 metres tall."]
+    prompts = [
+        (Prompt(INSTRUCTIONS, user_turn("Who designed it?", sentences), SHOTS), SCHEMA),
+        (Prompt(INSTRUCTIONS, user_turn("Who painted it?", sentences), SHOTS), SCHEMA),
+        (Prompt("Rewrite the question as JSON.", "Question: how tall is it"), CONDENSE_SCHEMA),
+    ]
+    try:
+        for prompt, schema in prompts:
+            llm.generate(prompt, 1, schema)  # the fixed start, evaluated once
+            evals.clear()
+            fast = llm.generate(prompt, 32, schema)
+            batched = len(evals)
+            with monkeypatch.context() as m:
+                m.setattr(llamacpp, "layout", lambda s: None)
+                evals.clear()
+                slow = llm.generate(prompt, 32, schema)
+                stepped = len(evals)
+            assert fast.text == slow.text and fast.text.endswith("}")
+            assert [t.text for t in fast.tokens] == [t.text for t in slow.tokens]
+            for f, s in zip(fast.tokens, slow.tokens, strict=True):
+                assert f.logprob is None or abs(f.logprob - s.logprob) < 0.05, (f, s)
+            assert batched <= stepped - (6 if schema is SCHEMA else 3), (batched, stepped)
+            if schema is SCHEMA:
+                a, b = parse(fast), parse(slow)
+                assert (a.answer, a.sentence) == (b.answer, b.sentence)
+                assert abs(a.none_prob - b.none_prob) < 0.05
+        # A prompt past the context is the backend's error, as on the library's path, and nothing is evaluated.
+        long = Prompt(INSTRUCTIONS, user_turn("Who?", ["word " * 5000]), SHOTS)
+        evals.clear()
+        with pytest.raises(BackendError, match="exceed context window"):
+            llm.generate(long, 8, SCHEMA)
+        assert evals == []
+    finally:
+        llm.close()

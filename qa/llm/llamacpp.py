@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import atexit
+import json
+import re
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -114,12 +116,17 @@ class LlamaCppLLM:
         if schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
 
+        form = layout(schema)
+
         def tokens():
             with self._lock:
                 ctx = self._context(prompt.fixed)
                 anchor = self.anchor(ctx, prompt)
                 self._from_anchor(ctx, anchor)
                 try:
+                    if form is not None:
+                        yield from self._fill(ctx, prompt, anchor, schema, form, max_tokens, pieces)
+                        return
                     if self.chat:
                         chunks = ctx.create_chat_completion(messages=prompt.messages, **kwargs)
                     else:
@@ -141,6 +148,57 @@ class LlamaCppLLM:
     def generate(self, prompt: Prompt, max_tokens: int, schema: dict | None = None):
         return self.stream(prompt, max_tokens, schema).generation()
 
+    def _fill(self, ctx, prompt: Prompt, anchor: list[int], schema: dict, form: tuple, max_tokens: int,
+              pieces: list[str]):  # fmt: skip
+        """A reply held to a flat JSON schema, with the text the schema fixes evaluated in one batch each.
+
+        The keys of such a reply (`{"answer":`, `, "sentence":`) are fixed by the schema, yet decoded one token
+        at a time they cost a decode step each: six of a one-word answer's fourteen steps, and a seventh for
+        the end-of-text token after the closing brace. Here the first key is evaluated with the prompt, each
+        other with the token that ends the value before it, and the reply ends at its closing brace. The
+        values, each from its first character on (the space and quote of ` "...`, where the reader's
+        confidence reads the chance of an empty answer), are decoded as before: greedy, held to the schema's
+        grammar, with their tokens' probabilities. A reply laid out otherwise than by json.dumps (as the
+        reader's worked examples are) is decoded on, token by token.
+        """
+        import llama_cpp
+
+        grammar = sampler.GrammarFirstGreedy(ctx, sampler.json_grammar(json.dumps(schema)), None)
+        ids = self._tokens(ctx, prompt)[len(anchor):]
+        state = _Layout(form)
+        ahead = self._text_tokens(ctx, state.next_literal(""))
+        if len(anchor) + len(ids) + len(ahead) >= self.n_ctx:  # the library's own message for this
+            raise ValueError(f"Requested tokens ({len(anchor) + len(ids) + len(ahead)}) exceed context window "
+                             f"of {self.n_ctx}")  # fmt: skip
+        ctx.eval(ids + ahead)
+        written, spelled = [], ""
+        try:
+            for step in range(max_tokens + 1):
+                for t in ahead:  # fixed text, evaluated: the grammar and the reply take it as written
+                    grammar.accept(t)
+                    written.append(t)
+                    spelled += self._piece(t)
+                    yield Token(self._piece(t))
+                if state.finished or step == max_tokens or ctx.n_tokens + 1 >= self.n_ctx:
+                    return
+                row = grammar.logits(ctx)
+                tid = grammar.choose(row)
+                if llama_cpp.llama_vocab_is_eog(ctx._model.vocab, tid):
+                    return
+                grammar.accept(tid)
+                written.append(tid)
+                spelled += self._piece(tid)
+                yield self._token(tid, row)
+                ahead = self._text_tokens(ctx, state.next_literal(spelled))
+                if not state.finished:
+                    ctx.eval([tid, *ahead[: max(0, self.n_ctx - ctx.n_tokens - 1)]])
+        finally:
+            # The reply as one text: token pieces alone can split a multi-byte character.
+            pieces[:] = [ctx.detokenize(written).decode("utf-8", errors="replace")]
+
+    def _text_tokens(self, ctx, text: str) -> list[int]:
+        return ctx.tokenize(text.encode("utf-8"), add_bos=False, special=False) if text else []
+
     def _tokens_so_far(self, chosen: list[int], steps: list[np.ndarray], done: int):
         for i in range(done, len(chosen)):
             yield self._token(chosen[i], steps[i])
@@ -154,3 +212,57 @@ class LlamaCppLLM:
     @lru_cache(maxsize=65536)  # noqa: B019 - one model object per process; pieces never change
     def _piece(self, tid: int) -> str:
         return self._llm.detokenize([tid]).decode("utf-8", errors="replace")
+
+
+# The types of value a reply's fixed layout can hold: how each one's text ends (a string at its closing quote;
+# a number where something other than a digit follows it).
+_VALUE_END = {
+    "string": re.compile(r'\s*"(?:[^"\\]|\\.)*"'),
+    "integer": re.compile(r"\s*-?\d+(?=\D)"),
+}
+
+
+def layout(schema: dict | None) -> tuple[tuple[str, str], ...] | None:
+    """The fixed text before each value of a reply held to `schema`, and the value's type, as json.dumps lays
+    the reply out: (('{"answer":', 'string'), (', "sentence":', 'integer')). Only for an object whose
+    properties are all required scalars, in order (llama-cpp-python's grammar then fixes that order); None
+    for any other schema."""
+    if not schema or schema.get("type") != "object":
+        return None
+    props = schema.get("properties") or {}
+    if not props or list(schema.get("required") or ()) != list(props):
+        return None
+    if any(p.get("type") not in _VALUE_END or set(p) != {"type"} for p in props.values()):
+        return None
+    return tuple((("{" if i == 0 else ", ") + json.dumps(k) + ":", p["type"]) for i, (k, p) in enumerate(props.items()))
+
+
+class _Layout:
+    """Where a reply in a fixed layout stands: which value it is writing, and where that value's text starts."""
+
+    def __init__(self, form: tuple[tuple[str, str], ...]) -> None:
+        self.form, self.value, self.start = form, -1, 0
+        self.finished = False  # the reply is whole (its closing brace written)
+        self.free = False  # the reply left the layout: the grammar alone holds the rest
+
+    def next_literal(self, text: str) -> str:
+        """The fixed text to add after `text` (the reply so far) now: the first key at the start, the next key
+        once a value has ended, the closing brace after the last; "" while a value is still being written."""
+        if self.value < 0:
+            self.value, self.start = 0, len(self.form[0][0])
+            return self.form[0][0]
+        if self.free or self.finished:
+            return ""
+        m = _VALUE_END[self.form[self.value][1]].match(text, self.start)
+        if not m:
+            return ""
+        after = text[m.end():]
+        last = self.value + 1 == len(self.form)
+        literal = "}" if last else self.form[self.value + 1][0]
+        if not literal.startswith(after):
+            self.free = True
+            return ""
+        self.value += 1
+        self.start = m.end() + len(literal)
+        self.finished = last
+        return literal[len(after):]

@@ -97,17 +97,30 @@ class GrammarFirstGreedy:
             self._grammar = None
 
     def sample(self, ctx, idx: int = -1) -> int:
+        row = self.logits(ctx, idx)
+        for processor in self._processors:
+            row = processor(self._llama._input_ids, row)
+        token = self.choose(row)
+        self.accept(token)
+        return token
+
+    def logits(self, ctx, idx: int = -1) -> np.ndarray:
+        """The logits llama.cpp holds for position idx (the last evaluated by default): a view, valid until the
+        context evaluates again. `ctx` is a llama_cpp context (Llama._ctx) or a Llama."""
+        ctx = getattr(ctx, "_ctx", ctx)
         logits = self._c.llama_get_logits_ith(ctx.ctx, idx)
         if not logits:
             raise ModelError(f"llama.cpp has no logits at position {idx}.")
-        row = np.ctypeslib.as_array(logits, shape=(self._n,))
-        for processor in self._processors:
-            row = processor(self._llama._input_ids, row)
+        return np.ctypeslib.as_array(logits, shape=(self._n,))
+
+    def choose(self, row: np.ndarray) -> int:
+        """The likeliest token the grammar allows next."""
         token = int(np.argmax(row))
-        if not self._allows(token, float(row[token])):
-            token = self._best_allowed(row)
+        return token if self._allows(token, float(row[token])) else self._best_allowed(row)
+
+    def accept(self, token: int) -> None:
+        """Advance the grammar past a token (chosen, or fixed text the caller evaluates itself)."""
         self._c.llama_sampler_accept(self._grammar, token)
-        return token
 
     def _apply(self, data, size: int) -> None:
         ptr = self._ctypes.cast(data, self._c.llama_token_data_p)
@@ -127,6 +140,13 @@ class GrammarFirstGreedy:
         view["logit"], view["p"] = row, 0.0
         self._apply(self._all, self._n)
         return int(view["id"][int(np.argmax(view["logit"]))])
+
+
+def json_grammar(schema: str):
+    """The grammar llama-cpp-python builds for a JSON schema (as its chat completion does for response_format)."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(schema, verbose=False)
 
 
 @lru_cache(maxsize=1)
