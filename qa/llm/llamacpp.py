@@ -177,11 +177,12 @@ class LlamaCppLLM:
                 for t in ahead:  # fixed text, evaluated: the grammar and the reply take it as written
                     grammar.accept(t)
                     written.append(t)
-                    spelled += self._piece(t)
-                    yield Token(self._piece(t))
+                    piece = self._piece(t)
+                    spelled += piece
+                    yield Token(piece)
                 if state.finished or step == max_tokens or ctx.n_tokens + 1 >= self.n_ctx:
                     return
-                row = grammar.logits(ctx)
+                row = grammar.logits(ctx._ctx)
                 tid = grammar.choose(row)
                 if llama_cpp.llama_vocab_is_eog(ctx._model.vocab, tid):
                     return

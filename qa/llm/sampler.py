@@ -106,8 +106,7 @@ class GrammarFirstGreedy:
 
     def logits(self, ctx, idx: int = -1) -> np.ndarray:
         """The logits llama.cpp holds for position idx (the last evaluated by default): a view, valid until the
-        context evaluates again. `ctx` is a llama_cpp context (Llama._ctx) or a Llama."""
-        ctx = getattr(ctx, "_ctx", ctx)
+        context evaluates again. `ctx` is a llama_cpp context (Llama._ctx)."""
         logits = self._c.llama_get_logits_ith(ctx.ctx, idx)
         if not logits:
             raise ModelError(f"llama.cpp has no logits at position {idx}.")
