@@ -92,6 +92,37 @@ def checked(reading: Reading, shown: Sequence[Sentence], question: str
     return parts[0], checks[0], tuple((p, c.index) for p, c in zip(parts[1:], checks[1:], strict=True))
 
 
+def resolved(llm: LLM | None, question: str, draft: Draft, evidence: Evidence, before: Sequence[Sentence],
+             passage: Sentence | None) -> tuple[Draft, Evidence]:  # fmt: skip
+    """A reader's answer that is a pronoun alone ("She", from "She guides Link to ..."), read again with the
+    sentences `before` its own sentence in the document, where the pronoun's antecedent usually is. The new
+    answer rests on both what it names and what its sentence says, so it is checked against and cited as one
+    `passage`: the sentences before and its own, the exact text between their offsets, shown in place of its
+    own sentence. The first reading's confidences stay (they were read with all the evidence, as the refusal
+    model was fitted). The draft and evidence stay as they were when the answer is no bare pronoun, there is
+    nothing before it, or the second reading names no one the passage holds.
+    """
+    own = draft.sentence(evidence)
+    if (llm is None or draft.kind != READER or draft.reading is None or own is None or not before
+            or passage is None or not reader.bare_pronoun(draft.text)):  # fmt: skip
+        return draft, evidence
+    try:
+        again = reader.read(llm, question, [*before, own])
+    except (BackendError, ModelError):
+        return draft, evidence  # the pronoun answer stands as it was checked
+    if not again.answer or reader.bare_pronoun(again.answer):
+        return draft, evidence
+    shown = tuple(passage if s == own else s for s in evidence.shown)
+    i = shown.index(passage) + 1
+    reading = replace(draft.reading, answer=again.answer, sentence=i, raw=f"{draft.reading.raw}\n{again.raw}")
+    support = verify.check(again.answer, 1, [passage], question)
+    if not support.ok:
+        return draft, evidence  # the name is not in the passage: the checked pronoun is the better answer
+    support = replace(support, index=i)
+    return replace(draft, text=again.answer, support=support, reading=reading,
+                   echo=verify.echo(again.answer, question)), replace(evidence, shown=shown)  # fmt: skip
+
+
 def in_its_words(draft: Draft, evidence: Evidence) -> Draft | None:
     """A reader's answer refused because one evidence sentence holds its words but not in their order (a
     paraphrase that reorders a quote, or a swap of who did what), as that sentence itself: the reader's words

@@ -117,6 +117,12 @@ def chunk_id(source: str, doc_hash: str, index: int) -> str:
     return f"{hashlib.sha1(source.encode()).hexdigest()[:10]}-{doc_hash[:12]}-{index}"
 
 
+def previous_id(chunk: str) -> str | None:
+    """The id of the chunk just before this one in its file (None for a file's first chunk)."""
+    head, _, i = chunk.rpartition("-")
+    return f"{head}-{int(i) - 1}" if head and i.isdigit() and int(i) > 0 else None
+
+
 def page_at(pages: tuple[int, ...], offset: int) -> int:
     """The 1-based page holding a text offset, given where each page starts; 0 without pages."""
     return bisect.bisect_right(pages, offset) if pages else 0

@@ -14,13 +14,15 @@ from . import answerer, refuse
 from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
-from .cite import from_sentence
+from .chunk import previous_id
+from .cite import document_text, from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import ConfigError, IndexUnavailableError
+from .errors import ConfigError, IndexUnavailableError, QAError
 from .index import Hit, Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
+from .reader import bare_pronoun
 from .retrieve import Retrieval, Retriever
 from .rewrite import Rewrite, rewrite
 
@@ -33,6 +35,9 @@ EVIDENCE_SENTENCES = (
 LEAD_CHUNKS = 2
 # Chunks the last turn (its question and answer) retrieves for a follow-up, beside the rewritten question's own.
 EARLIER_CHUNKS = 2
+# Sentences before a pronoun answer's own that it is read again with (answerer.resolved): the antecedent of a
+# sentence's pronoun is most often in the sentence before it, sometimes the one before that.
+BEFORE_SENTENCES = 2
 TRACE_SENTENCES = 12  # the best-scored sentences the trace lists
 DEFAULT = object()  # "the engine's own LLM" in Options
 
@@ -135,6 +140,13 @@ class Engine:
                 else:
                     draft = step
         decision = refuse.judge(draft, evidence)
+        if decision.answered and bare_pronoun(draft.text) and (own := draft.sentence(evidence)) is not None:
+            # Whether the documents answer was judged on the pronoun's own sentence; which name it means is read
+            # from the sentences before it.
+            yield Event("status", "Reading the sentences before the answer's own…")
+            with clock("resolve"):
+                before, passage = self.before(own, retrieval, evidence)
+                draft, evidence = answerer.resolved(llm, rw.reading, draft, evidence, before, passage)
         more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
             draft, decision = whole, refuse.judge(whole, evidence)
@@ -177,6 +189,36 @@ class Engine:
         them), scored against the query."""
         return ev.gather(retrieval.query, retrieval.vector, (*retrieval.fused, *more), self.index.doc_freq,
                          self.index.count(), self.vectors, EVIDENCE_SENTENCES)  # fmt: skip
+
+    def before(self, s: ev.Sentence, retrieval: Retrieval, evidence: ev.Evidence, k: int = BEFORE_SENTENCES
+               ) -> tuple[tuple[ev.Sentence, ...], ev.Sentence | None]:  # fmt: skip
+        """Up to k sentences just before s in its document, scored as evidence (those of its own chunk, and when
+        it has fewer than k before s, the last of the chunk before it, read from the index); and the passage
+        from the first of them to the end of s, its exact text from the document (None when the document no
+        longer holds those sentences where the index says)."""
+        own = sorted((x for x in evidence.ranked if x.chunk_id == s.chunk_id and x.end <= s.start),
+                     key=lambda x: x.start)  # fmt: skip
+        found = own[-k:]
+        if len(found) < k and (prev := previous_id(s.chunk_id)) is not None:
+            try:
+                stored = self.index.get([prev])
+            except IndexUnavailableError:
+                stored = []  # the sentences of its own chunk are context enough
+            hits = [Hit.of(c, 0.0) for c, _ in stored if c.meta.get("source") == s.source]
+            if hits:
+                earlier = self.evidence(replace(retrieval, fused=tuple(hits)))
+                last = sorted((x for x in earlier.ranked if x.end <= s.start), key=lambda x: x.start)
+                found = [replace(x, chunk_rank=s.chunk_rank) for x in last[-(k - len(found)):]] + found
+        if not found:
+            return (), None
+        try:
+            text = document_text(s.source, self.settings.docs_dir)
+        except (OSError, ValueError, QAError):
+            return (), None
+        if any(text[x.start : x.end] != x.text for x in (*found, s)):
+            return (), None  # the file changed since it was indexed
+        start = found[0].start
+        return tuple(found), replace(s, text=text[start : s.end], start=start, page=found[0].page)
 
     def idf(self) -> Callable[[str], float]:
         """Each term's idf over this index, looked up once per term (for one answer: the index may change)."""

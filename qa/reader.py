@@ -54,6 +54,18 @@ def user_turn(question: str, sentences: Sequence[str]) -> str:
     return f"Sentences:\n{lines}\n\nQuestion: {question}"
 
 
+# English's personal and demonstrative pronouns (a closed class of words, as rewrite._PRONOUN is): an answer that
+# is one of them alone names no one, and needs the sentences before its own to say whom it means.
+PRONOUNS = frozenset("he she they it him her them his hers its their theirs this that these those we us i me you".split())
+
+
+def bare_pronoun(answer: str) -> bool:
+    """Whether an answer is a pronoun alone ("She"), as a small reader answers from a sentence that begins
+    with one."""
+    words = answer.strip(" .,;:!?\"'").lower().split()
+    return len(words) == 1 and words[0] in PRONOUNS
+
+
 SHOTS = tuple((user_turn(q, EXAMPLE_SENTENCES), json.dumps({"answer": a, "sentence": n})) for q, a, n in EXAMPLES)
 MAX_TOKENS = 64
 

@@ -124,3 +124,29 @@ def test_any_gguf_file_by_path(real):
     assert a.refused or (
         a.citations and is_exact(a.citations[0], document_text(a.citations[0].source, s.docs_dir))
     )
+
+
+def test_a_pronoun_answer_names_whom_it_means(tmp_path):
+    # Six sentences about the bell outscore the one that names its keeper, so the reader is shown "She rang the
+    # storm bell ..." without the sentence before it, and answers "She". Read again with that sentence, the
+    # answer is her name, cited as the two sentences together.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.txt").write_text(
+        "The storm bell of Marrow Point was cast in Leith in 1881 and weighs two tons.\n"
+        "Every night the storm bell was heard across the bay.\n"
+        "The bell rope was replaced in 1902 after a storm broke it.\n"
+        "Fishermen said the storm bell could be heard ten miles out at night.\n"
+        "The council paid for a new bell frame in 1920.\n"
+        "A second storm bell was planned but never built.\n"
+        "The lighthouse on Marrow Point was kept by Agnes Forbes for thirty years.\n"
+        "She rang the storm bell every night at nine.\n"
+        "The storm bell was silenced in 1953 when a foghorn took its place.\n"
+        "The storm bell now stands in the museum at Calder.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="local")
+    a = answer("Who rang the storm bell every night?", settings=settings)
+    assert "resolve" in a.trace.seconds and not a.refused, a.trace.decision
+    assert a.text == "Agnes Forbes [1]" and a.citations[0].quote.endswith("She rang the storm bell every night at nine.")
+    _cited_exactly(a, settings)

@@ -5,6 +5,7 @@ import pytest
 
 import qa.refuse
 from qa.cite import document_text, is_exact
+from qa.config import Settings
 from qa.errors import BackendError, EmptyQuestionError, QAError
 from qa.memory import MemoryIndex
 from qa.pipeline import Engine, Options
@@ -207,3 +208,67 @@ def test_warm_up_loads_the_text_models_so_the_first_question_does_not_wait_for_t
         cached.cache_clear()
     Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM(""), index=built.index).warm_up()
     assert all(c.cache_info().currsize == 1 for c in (text._stemmer, text._punkt, text.stopwords))
+
+
+LIGHTHOUSE = (
+    "The lighthouse on Marrow Point was kept by Agnes Forbes for thirty years.\n"
+    "She rang the storm bell every night at nine.\n"
+    "The bell was cast in Leith in 1881 and weighs two tons.\n"
+)
+WHO_RANG = "Who rang the storm bell every night?"
+
+
+def _lighthouse(tmp_path, chunk_size, *replies):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lighthouse.txt").write_text(LIGHTHOUSE, encoding="utf-8")
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive", chunk_size=chunk_size)
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(WHO_RANG)
+    n = _sentence_holding(probe, "She rang")
+    return settings, _engine(settings, f'{{"answer": "She", "sentence": {n}}}', *replies)
+
+
+@pytest.mark.parametrize("chunk_size", [96, 17], ids=["same-chunk", "chunk-before"])
+def test_a_pronoun_answer_is_read_again_with_the_sentences_before_it(tmp_path, answer_when_supported, chunk_size):
+    # At 17 tokens a chunk each sentence is a chunk of its own, so the sentence before comes from the index.
+    settings, e = _lighthouse(tmp_path, chunk_size, '{"answer": "Agnes Forbes", "sentence": 1}')
+    a = e.answer(WHO_RANG)
+    assert e.index.count() == (1 if chunk_size == 96 else 3)
+    again = e.llm.prompts[1].user
+    assert "[1] The lighthouse on Marrow Point was kept by Agnes Forbes" in again and "[2] She rang" in again
+    assert not a.refused and a.text.startswith("Agnes Forbes [1]"), a.text
+    # Cited as one passage: the sentence that names her and the one that says she rang the bell.
+    quote = a.citations[0].quote
+    assert quote.startswith("The lighthouse on Marrow Point") and quote.endswith("every night at nine."), quote
+    assert len(a.citations) == 1 and a.trace.model_answer == "Agnes Forbes"
+    assert "resolve" in a.trace.seconds
+    _exact(a, settings)
+
+
+@pytest.mark.parametrize("second", ['{"answer": "She", "sentence": 2}', '{"answer": "", "sentence": 0}',
+                                    '{"answer": "Mary Jones", "sentence": 1}'])  # fmt: skip
+def test_a_pronoun_answer_stands_when_reading_again_names_no_one_in_the_documents(tmp_path, answer_when_supported,
+                                                                                   second):  # fmt: skip
+    settings, e = _lighthouse(tmp_path, 96, second)
+    a = e.answer(WHO_RANG)
+    assert len(e.llm.prompts) == 2 and a.text.startswith("She [1]") and "She rang" in a.citations[0].quote
+    _exact(a, settings)
+
+
+def test_bare_pronoun_and_the_chunk_before():
+    from qa.chunk import chunk_id, previous_id
+    from qa.reader import bare_pronoun
+
+    assert bare_pronoun("She") and bare_pronoun(" they.") and bare_pronoun('"It"')
+    assert not bare_pronoun("Agnes Forbes") and not bare_pronoun("she and I") and not bare_pronoun("")
+    assert previous_id(chunk_id("a/b-c.txt", "f" * 40, 3)) == chunk_id("a/b-c.txt", "f" * 40, 2)
+    assert previous_id(chunk_id("a.txt", "f" * 40, 0)) is None
+
+
+def test_a_pronoun_answer_stands_when_its_file_changed_since_it_was_indexed(tmp_path, answer_when_supported):
+    settings, e = _lighthouse(tmp_path, 96, '{"answer": "Agnes Forbes", "sentence": 1}')
+    e.ensure_index()
+    (settings.docs_dir / "lighthouse.txt").write_text("A new first line.\n" + LIGHTHOUSE, encoding="utf-8")
+    a = e.answer(WHO_RANG)
+    assert len(e.llm.prompts) == 1 and a.text.startswith("She [1]")
