@@ -13,6 +13,7 @@ from .confidence import confidence
 from .errors import BackendError
 from .evidence import Sentence
 from .llm import LLM, Generation, Prompt, Stream
+from .text import PRONOUNS
 
 SCHEMA = {
     "type": "object",
@@ -52,11 +53,6 @@ def user_turn(question: str, sentences: Sequence[str]) -> str:
     """The user's turn: the numbered sentences, then the question."""
     lines = "\n".join(f"[{i}] {' '.join(s.split())}" for i, s in enumerate(sentences, start=1))
     return f"Sentences:\n{lines}\n\nQuestion: {question}"
-
-
-# English's personal and demonstrative pronouns (a closed class of words, as rewrite._PRONOUN is): an answer that
-# is one of them alone names no one, and needs the sentences before its own to say whom it means.
-PRONOUNS = frozenset("he she they it him her them his hers its their theirs this that these those we us i me you".split())
 
 
 def bare_pronoun(answer: str) -> bool:

@@ -12,7 +12,7 @@ from .answer import REFUSAL
 from .cite import MARKER
 from .errors import BackendError
 from .llm import LLM, Prompt
-from .text import stopwords, terms
+from .text import DEMONSTRATIVES, THIRD_PERSON, stopwords, terms
 
 CONDENSE_SCHEMA = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
 CONDENSE_SYSTEM = (
@@ -143,7 +143,8 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
     return rewritten
 
 
-_PRONOUN = re.compile(r"\b(he|she|him|her|his|hers|they|them|their|it|its|this|that|these|those|there|then)\b", re.I)
+_POINTING = sorted(THIRD_PERSON | DEMONSTRATIVES | {"there", "then"})  # words of text.py's closed classes
+_PRONOUN = re.compile(r"\b(" + "|".join(_POINTING) + r")\b", re.I)
 _SELF_RESOLVING = {"he", "she", "they", "his", "their", "its", "it"}
 _SUBJECTS = {"he", "she", "they", "it"}
 # Words that begin a subordinate clause (English's closed class of subordinators and relative pronouns).

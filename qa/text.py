@@ -44,6 +44,15 @@ def _punkt():
     return nltk.tokenize.PunktTokenizer("english")
 
 
+# English's personal and demonstrative pronouns, a closed class of words. A follow-up's third-person and
+# demonstrative ones (and "there", "then") may point back into the conversation (`rewrite`); an answer that is
+# any one of them alone names no one (`reader.bare_pronoun`).
+FIRST_SECOND_PERSON = frozenset("i me my mine we us our ours you your yours".split())
+THIRD_PERSON = frozenset("he him his she her hers it its they them their theirs".split())
+DEMONSTRATIVES = frozenset("this that these those".split())
+PRONOUNS = FIRST_SECOND_PERSON | THIRD_PERSON | DEMONSTRATIVES
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """nltk's English stopwords, as shipped inside llama-index-core."""
