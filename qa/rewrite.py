@@ -143,7 +143,8 @@ def condense(llm: LLM | None, question: str, history: Sequence[tuple[str, str]])
     return rewritten
 
 
-_POINTING = sorted(THIRD_PERSON | DEMONSTRATIVES | {"there", "then"})  # words of text.py's closed classes
+# Words that point back: text.py's third-person pronouns and demonstratives, and the pro-adverbs of place and time.
+_POINTING = sorted(THIRD_PERSON | DEMONSTRATIVES | {"there", "then"})
 _PRONOUN = re.compile(r"\b(" + "|".join(_POINTING) + r")\b", re.I)
 _SELF_RESOLVING = {"he", "she", "they", "his", "their", "its", "it"}
 _SUBJECTS = {"he", "she", "they", "it"}
