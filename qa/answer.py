@@ -40,6 +40,7 @@ class Trace:
     left_out: tuple[tuple[str, str], ...] = ()  # points considered and not shown, each with why
     widened: tuple[Hit, ...] = ()  # chunks beyond `fused` that the question and the answer's lead found, for points
     earlier: tuple[Hit, ...] = ()  # chunks beyond `fused` that the last turn (question and answer) found, for a follow-up
+    overview: bool = False  # an overview of the documents: `fused` holds the chunks read, nothing was searched
 
     def was_shown(self, s: Sentence) -> bool:
         """Whether the reader saw this sentence."""

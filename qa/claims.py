@@ -18,9 +18,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from . import verify
 from .evidence import Evidence, Sentence
-from .text import terms
+from .text import DEMONSTRATIVES, THIRD_PERSON, terms, tokens
 
 # Fitted on the synthesis dev split (eval/README.md: a grid over ratio 0.4-0.8, neighbours 0-3, 4 or 6 points,
 # novelty 0.3 or 0.5, within the word budget; the test split was scored once, after).
@@ -67,6 +69,44 @@ def wants_phrase(question: str) -> bool:
     if wh in ("what", "which"):
         return bool(words) and words[0] in _VALUE
     return False
+
+
+# A request for an overview of the documents as a whole ("Summarise the documents.", "What are these files about?",
+# "What do the documents say?"): English's words for asking for a summary, and for documents. A question all of
+# whose content words are among them names nothing to search for, so it is answered from every document.
+_ASKING = frozenset(terms("summarise summarize summary overview outline gist describe topics points cover contain say"))
+_OVERVIEW = _ASKING | frozenset(
+    terms("main key brief briefly short quick tell give please document file text folder corpus collection")
+)
+
+
+def asks_overview(question: str) -> bool:
+    """Whether the question asks what the documents as a whole say: it asks for a summary ("summarise",
+    "overview", "what ... about") and every content word it has is one of asking or of documents."""
+    words = set(terms(question))
+    return words <= _OVERVIEW and bool(words & _ASKING or "about" in tokens(question))
+
+
+def central(sentences: Sequence[Sentence], vectors: Sequence[np.ndarray]) -> Sentence | None:
+    """The sentence that says most of what its document says: the one nearest the mean of the document's
+    sentence vectors (the centroid method of extractive summarisation, as in MEAD: Radev et al., 2004). Only a
+    sentence a claim can be is chosen; the others still count towards the mean. One that begins with a pronoun
+    ("Her killing ...") leans on the sentence before it, so it is chosen only when every other one does too. A few
+    lines of numpy over the vectors the evidence stage already computes, rather than a summarisation library and
+    its own models."""
+    if not sentences:
+        return None
+    m = np.asarray(vectors, dtype=np.float32)
+    m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+    closeness = m @ m.mean(axis=0)
+    usable = [i for i, s in enumerate(sentences) if _sentence_sized(plain(s.text)) and not _INTRO.search(s.text)]
+    return sentences[max(usable, key=lambda i: (_stands_alone(sentences[i].text), closeness[i], -i))] if usable else None
+
+
+def _stands_alone(text: str) -> bool:
+    """Whether a sentence does not begin with a pronoun that points to the one before it."""
+    words = tokens(plain(text))[:1]
+    return not words or words[0] not in THIRD_PERSON | DEMONSTRATIVES
 
 
 def plain(text: str) -> str:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from . import answerer, refuse
+from . import answerer, refuse, verify
 from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
@@ -39,6 +39,11 @@ EARLIER_CHUNKS = 2
 # sentence's pronoun is most often in the sentence before it, sometimes the one before that.
 BEFORE_SENTENCES = 2
 TRACE_SENTENCES = 12  # the best-scored sentences the trace lists
+# An overview of the documents ("Summarise the documents"): one sentence from each of at most this many documents
+# (a glance's worth: MAX_POINTS claims), each chosen from its document's first OVERVIEW_CHUNKS chunks, which bounds
+# the sentences embedded for a long document.
+OVERVIEW_DOCUMENTS = cl.MAX_POINTS
+OVERVIEW_CHUNKS = 8
 DEFAULT = object()  # "the engine's own LLM" in Options
 
 
@@ -126,6 +131,9 @@ class Engine:
             yield Event("status", "Reading the conversation…")
         with clock("rewrite"):
             rw = rewrite(llm, q, history)
+        if cl.asks_overview(q) and (not history or cl.asks_overview(rw.question)):
+            yield from self.overview(question, rw, options, clock, warnings, llm)
+            return
         yield Event("status", "Searching the documents…")
         with clock("retrieve"):
             retrieval = self.retriever.retrieve(rw.query, options.candidates, options.sources)
@@ -173,6 +181,48 @@ class Engine:
         for c in final.claims[sent:]:
             yield Event("claim", claim=c)
         yield Event("answer", answer=final)
+
+    def overview(self, question: str, rw: Rewrite, options: Options, clock: Clock, warnings: list[str],
+                 llm: LLM | None) -> Iterator[Event]:  # fmt: skip
+        """An overview of the documents (a question that names nothing to search for, only asks what they say):
+        each document's most central sentence (claims.central), one claim each, each checked against its
+        sentence like a point and streamed once it is."""
+        yield Event("status", "Reading each document for what it is about…")
+        names = sorted(options.sources if options.sources is not None else self.index.sources())
+        if len(names) > OVERVIEW_DOCUMENTS:
+            warnings = [*warnings, f"An overview of the first {OVERVIEW_DOCUMENTS} of {len(names)} documents: "
+                                   "choose documents, or ask about a topic, for the others."]  # fmt: skip
+        chosen, left, read = [], [], []
+        with clock("overview"):
+            meta = self.index.metadata()
+            for name in names[:OVERVIEW_DOCUMENTS]:
+                ids = sorted((i for i, m in meta.items() if m.get("source") == name), key=lambda i: int(meta[i]["start"]))
+                hits = [Hit.of(c, 0.0) for c, _ in self.index.get(ids[:OVERVIEW_CHUNKS])]
+                read += hits
+                sentences = ev.split(sorted(hits, key=lambda h: h.start))
+                s = cl.central(sentences, self.vectors(sentences)) if sentences else None
+                if s is None:
+                    continue
+                text = cl.plain(s.text)
+                support = verify.check(text, 1, [s], rw.question)
+                if not support.ok:
+                    left.append((text, f"not verified: {support.reason}"))
+                    continue
+                chosen.append(s)
+                yield Event("claim", claim=claim(len(chosen), text, s))
+        claims = tuple(claim(i, cl.plain(s.text), s) for i, s in enumerate(chosen, start=1))
+        trace = Trace(question=question, query=rw.query, fused=tuple(read), evidence=tuple(chosen), overview=True,
+                      verification="each claim is its "
+                      "document's own sentence, checked against it", supported=bool(chosen),
+                      decision=f"an overview: the most central sentence of {len(chosen)} of {len(names)} documents",
+                      backend=llm.name if llm is not None else "extractive", seconds=clock.done(),
+                      left_out=tuple(left))  # fmt: skip
+        if not claims:
+            yield Event("answer", answer=Answer(REFUSAL, True, (), trace, (), tuple(warnings)))
+            return
+        citations = tuple(x for c in claims for x in c.citations)
+        yield Event("answer", answer=Answer(cl.join([c.text for c in claims]), False, citations, trace, (),
+                                            tuple(warnings), claims))  # fmt: skip
 
     def check_sources(self, sources: tuple[str, ...] | None) -> None:
         """Chosen documents must be in the index; naming one that is not is a clear error, not a refusal."""

@@ -4,10 +4,11 @@ import pytest
 
 import qa.refuse
 from qa.cite import document_text, is_exact
-from qa.claims import join, list_scores, piece, plain, points, wants_phrase
+from qa.claims import asks_overview, central, join, list_scores, piece, plain, points, wants_phrase
+from qa.display import plain_why
 from qa.evidence import Evidence, Sentence
 from qa.memory import MemoryIndex
-from qa.pipeline import Engine
+from qa.pipeline import OVERVIEW_DOCUMENTS, Engine, Options
 from qa.text import terms
 from tests.fakes import HashEmbedder, ScriptedLLM
 
@@ -288,3 +289,62 @@ def _engine_over(tmp_path, texts: dict[str, str]) -> Engine:
                llm=None, index=MemoryIndex())  # fmt: skip
     e.ensure_index()
     return e
+
+
+@pytest.mark.parametrize(
+    ("question", "overview"),
+    [
+        ("Summarise the documents.", True),
+        ("What are these files about?", True),
+        ("What do the documents say?", True),
+        ("Give me an overview.", True),
+        ("Please summarise the main points briefly.", True),
+        ("Summarise what Ed Balls asked for in his letter.", False),  # names what to search for
+        ("Give me an overview of the Baby P case.", False),
+        ("What did the review find?", False),
+        ("What about Haringey?", False),
+        ("Who wrote the documents?", False),
+        ("Tell me more.", False),
+    ],
+)
+def test_which_questions_ask_for_an_overview_of_the_documents(question, overview):
+    assert asks_overview(question) is overview
+
+
+def test_the_central_sentence_is_nearest_the_documents_mean_and_stands_on_its_own():
+    texts = [
+        "The council's services were inspected in May.",  # nearest the mean
+        "Inspectors found that the services had improved.",
+        "It said the services had improved a great deal.",  # nearer still, but leans on the one before
+        "Contact",  # a heading: counts towards the mean, never chosen
+        "The weather that week was cold and wet.",
+    ]
+    sentences = [_s(t, 100 * i, 0.0) for i, t in enumerate(texts)]
+    vectors = [[1.0, 0.3, 0.0], [0.6, 0.8, 0.0], [0.95, 0.45, 0.0], [1.0, 0.5, 0.0], [0.0, 0.2, 1.0]]
+    assert central(sentences, vectors).text == texts[0]
+    assert central(sentences[2:3], vectors[2:3]).text == texts[2]  # nothing else stands alone: it is still a claim
+    assert central(sentences[3:4], vectors[3:4]) is None and central([], []) is None
+
+
+def test_an_overview_cites_each_documents_central_sentence_without_asking_the_reader(settings, tmp_path):
+    e = Engine(settings, embedder=HashEmbedder(), llm=ScriptedLLM(), index=MemoryIndex())
+    events = list(e.answer_stream("Summarise the documents."))
+    a = events[-1].answer
+    names = e.index.sources()
+    assert not a.refused and len(a.claims) == min(len(names), OVERVIEW_DOCUMENTS) > 1
+    assert sorted(c.citations[0].source for c in a.claims) == sorted(names)[: len(a.claims)]
+    assert [x.claim for x in events if x.kind == "claim"] == list(a.claims)  # streamed as each is checked
+    assert e.llm.prompts == []  # nothing to read: no reader call
+    for c in a.claims:
+        assert is_exact(c.citations[0], document_text(c.citations[0].source, settings.docs_dir))
+        assert c.text.endswith("]") and c.text[: c.text.rindex(" [")] == plain(c.citations[0].quote)
+    one = e.answer("What are these documents about?", options=Options.of(settings, sources=names[:1]))
+    assert [c.citations[0].source for c in one.claims] == names[:1] and not one.warnings
+    # More documents than a glance holds: the first ones, and a warning that says so.
+    for i in range(OVERVIEW_DOCUMENTS + 1):
+        (settings.docs_dir / f"zz{i}.txt").write_text(f"Note {i} records that the depot opened on day {i}.\n")
+    e.ingest()
+    many = e.answer("Give me an overview.")
+    assert len(many.claims) == OVERVIEW_DOCUMENTS and "first 6 of" in many.warnings[0]
+    why = plain_why(many)
+    assert why.startswith("For an overview, read the first") and "left out" not in why
