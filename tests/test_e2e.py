@@ -150,3 +150,15 @@ def test_a_pronoun_answer_names_whom_it_means(tmp_path):
     assert "resolve" in a.trace.seconds and not a.refused, a.trace.decision
     assert a.text == "Agnes Forbes [1]" and a.citations[0].quote.endswith("She rang the storm bell every night at nine.")
     _cited_exactly(a, settings)
+
+
+def test_an_overview_quotes_a_central_sentence_of_every_seed_document(real):
+    from qa.text import THIRD_PERSON, tokens
+
+    a = answer("Summarise the documents.", settings=real)
+    names = sorted(p.name for p in real.docs_dir.iterdir() if p.is_file())
+    assert not a.refused and a.trace.overview and a.trace.model_answer is None
+    assert [c.citations[0].source for c in a.claims] == names[: len(a.claims)] and len(a.claims) == min(6, len(names))
+    for c in a.claims:
+        assert c.text.endswith("]") and tokens(c.text)[0] not in THIRD_PERSON  # stands on its own
+    _cited_exactly(a, real)
