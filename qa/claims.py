@@ -87,20 +87,30 @@ def asks_overview(question: str) -> bool:
     return words <= _OVERVIEW and bool(words & _ASKING or "about" in tokens(question))
 
 
-def central(sentences: Sequence[Sentence], vectors: Sequence[np.ndarray]) -> Sentence | None:
-    """The sentence that says most of what its document says: the one nearest the mean of the document's
-    sentence vectors (the centroid method of extractive summarisation, as in MEAD: Radev et al., 2004). Only a
-    sentence a claim can be is chosen; the others still count towards the mean. One that begins with a pronoun
-    ("Her killing ...") leans on the sentence before it, so it is chosen only when every other one does too. A few
-    lines of numpy over the vectors the evidence stage already computes, rather than a summarisation library and
-    its own models."""
+def central(sentences: Sequence[Sentence], vectors: Sequence[np.ndarray], k: int = 1) -> list[Sentence]:
+    """Up to k sentences that say most of what their document says, most central first: those nearest the mean of
+    the document's sentence vectors (the centroid method of extractive summarisation, as in MEAD: Radev et al.,
+    2004), each adding content the ones before it do not hold. Only a sentence a claim can be is chosen; the others
+    still count towards the mean. One that begins with a pronoun ("Her killing ...") leans on the sentence before
+    it, so it comes after every one that stands on its own. A few lines of numpy over the vectors the evidence
+    stage already computes, rather than a summarisation library and its own models."""
     if not sentences:
-        return None
+        return []
     m = np.asarray(vectors, dtype=np.float32)
     m = m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
     closeness = m @ m.mean(axis=0)
     usable = [i for i, s in enumerate(sentences) if _sentence_sized(plain(s.text)) and not _INTRO.search(s.text)]
-    return sentences[max(usable, key=lambda i: (_stands_alone(sentences[i].text), closeness[i], -i))] if usable else None
+    out: list[Sentence] = []
+    held: set[str] = set()
+    for i in sorted(usable, key=lambda i: (not _stands_alone(sentences[i].text), -closeness[i], i)):
+        content = set(terms(sentences[i].text))
+        if out and repeats(content, held):
+            continue
+        out.append(sentences[i])
+        held |= content
+        if len(out) == k:
+            break
+    return out
 
 
 def _stands_alone(text: str) -> bool:

@@ -185,38 +185,46 @@ class Engine:
     def overview(self, question: str, rw: Rewrite, options: Options, clock: Clock, warnings: list[str],
                  llm: LLM | None) -> Iterator[Event]:  # fmt: skip
         """An overview of the documents (a question that names nothing to search for, only asks what they say):
-        each document's most central sentence (claims.central), one claim each, each checked against its
+        from each document its most central sentences (claims.central; one each when there are many documents,
+        more from few, within the answer's word budget), in the document's order, each a claim checked against its
         sentence like a point and streamed once it is."""
         yield Event("status", "Reading each document for what it is about…")
         names = sorted(options.sources if options.sources is not None else self.index.sources())
         if len(names) > OVERVIEW_DOCUMENTS:
             warnings = [*warnings, f"An overview of the first {OVERVIEW_DOCUMENTS} of {len(names)} documents: "
                                    "choose documents, or ask about a topic, for the others."]  # fmt: skip
-        chosen, left, read = [], [], []
+        names = names[:OVERVIEW_DOCUMENTS]
+        each = max(1, cl.MAX_POINTS // max(1, len(names)))
+        chosen, left, read, words = [], [], [], 0
         with clock("overview"):
             meta = self.index.metadata()
-            for name in names[:OVERVIEW_DOCUMENTS]:
+            for name in names:
                 ids = sorted((i for i, m in meta.items() if m.get("source") == name), key=lambda i: int(meta[i]["start"]))
-                hits = [Hit.of(c, 0.0) for c, _ in self.index.get(ids[:OVERVIEW_CHUNKS])]
+                hits = sorted((Hit.of(c, 0.0) for c, _ in self.index.get(ids[:OVERVIEW_CHUNKS])), key=lambda h: h.start)
                 read += hits
-                sentences = ev.split(sorted(hits, key=lambda h: h.start))
-                s = cl.central(sentences, self.vectors(sentences)) if sentences else None
-                if s is None:
-                    continue
-                text = cl.plain(s.text)
-                support = verify.check(text, 1, [s], rw.question)
-                if not support.ok:
-                    left.append((text, f"not verified: {support.reason}"))
-                    continue
-                chosen.append(s)
-                yield Event("claim", claim=claim(len(chosen), text, s))
+                sentences = ev.split(hits)
+                picks = cl.central(sentences, self.vectors(sentences), each) if sentences else []
+                # The document's first pick always; more only while the whole answer stays within the budget.
+                kept = picks[:1]
+                for s in picks[1:]:
+                    if words + sum(len(x.text.split()) for x in (*kept, s)) <= cl.WORD_BUDGET:
+                        kept.append(s)
+                for s in sorted(kept, key=lambda x: x.start):
+                    text = cl.plain(s.text)
+                    support = verify.check(text, 1, [s], rw.question)
+                    if not support.ok:
+                        left.append((text, f"not verified: {support.reason}"))
+                        continue
+                    chosen.append(s)
+                    words += len(text.split())
+                    yield Event("claim", claim=claim(len(chosen), text, s))
         claims = tuple(claim(i, cl.plain(s.text), s) for i, s in enumerate(chosen, start=1))
+        files = len({s.source for s in chosen})
         trace = Trace(question=question, query=rw.query, fused=tuple(read), evidence=tuple(chosen), overview=True,
-                      verification="each claim is its "
-                      "document's own sentence, checked against it", supported=bool(chosen),
-                      decision=f"an overview: the most central sentence of {len(chosen)} of {len(names)} documents",
-                      backend=llm.name if llm is not None else "extractive", seconds=clock.done(),
-                      left_out=tuple(left))  # fmt: skip
+                      verification="each claim is its document's own sentence, checked against it",
+                      supported=bool(chosen), backend=llm.name if llm is not None else "extractive",
+                      decision=f"an overview: the most central sentences of {files} of {len(names)} documents",
+                      seconds=clock.done(), left_out=tuple(left))  # fmt: skip
         if not claims:
             yield Event("answer", answer=Answer(REFUSAL, True, (), trace, (), tuple(warnings)))
             return

@@ -4,7 +4,7 @@ import pytest
 
 import qa.refuse
 from qa.cite import document_text, is_exact
-from qa.claims import asks_overview, central, join, list_scores, piece, plain, points, wants_phrase
+from qa.claims import WORD_BUDGET, asks_overview, central, join, list_scores, piece, plain, points, wants_phrase
 from qa.display import plain_why
 from qa.evidence import Evidence, Sentence
 from qa.memory import MemoryIndex
@@ -321,9 +321,11 @@ def test_the_central_sentence_is_nearest_the_documents_mean_and_stands_on_its_ow
     ]
     sentences = [_s(t, 100 * i, 0.0) for i, t in enumerate(texts)]
     vectors = [[1.0, 0.3, 0.0], [0.6, 0.8, 0.0], [0.95, 0.45, 0.0], [1.0, 0.5, 0.0], [0.0, 0.2, 1.0]]
-    assert central(sentences, vectors).text == texts[0]
-    assert central(sentences[2:3], vectors[2:3]).text == texts[2]  # nothing else stands alone: it is still a claim
-    assert central(sentences[3:4], vectors[3:4]) is None and central([], []) is None
+    assert [s.text for s in central(sentences, vectors)] == texts[:1]
+    # More: the next nearest that says something new, then the one that leans back; never the heading.
+    assert [s.text for s in central(sentences, vectors, 5)] == [texts[0], texts[1], texts[4], texts[2]]
+    assert central(sentences[2:3], vectors[2:3])[0].text == texts[2]  # nothing else stands alone: still a claim
+    assert central(sentences[3:4], vectors[3:4]) == [] and central([], []) == []
 
 
 def test_an_overview_cites_each_documents_central_sentence_without_asking_the_reader(settings, tmp_path):
@@ -339,7 +341,11 @@ def test_an_overview_cites_each_documents_central_sentence_without_asking_the_re
         assert is_exact(c.citations[0], document_text(c.citations[0].source, settings.docs_dir))
         assert c.text.endswith("]") and c.text[: c.text.rindex(" [")] == plain(c.citations[0].quote)
     one = e.answer("What are these documents about?", options=Options.of(settings, sources=names[:1]))
-    assert [c.citations[0].source for c in one.claims] == names[:1] and not one.warnings
+    # One document: more of its sentences, in its own order, within the answer's word budget.
+    cited = [c.citations[0] for c in one.claims]
+    assert {c.source for c in cited} == {names[0]} and len(cited) > 1 and not one.warnings
+    assert [c.start for c in cited] == sorted(c.start for c in cited)
+    assert sum(len(c.quote.split()) for c in cited) <= WORD_BUDGET
     # More documents than a glance holds: the first ones, and a warning that says so.
     for i in range(OVERVIEW_DOCUMENTS + 1):
         (settings.docs_dir / f"zz{i}.txt").write_text(f"Note {i} records that the depot opened on day {i}.\n")
