@@ -147,7 +147,7 @@ def plain_why(a: Answer) -> str:
     found += f" (searched for: *{t.query}*)." if t.query != t.question else "."
     if t.overview:
         found = (f"For an overview, read the first {len(t.fused)} passages of {files} file{'s' * (files != 1)}, and "
-                 "from each file chose the sentence nearest what the file as a whole says.")
+                 "from each file chose the sentences nearest what the file as a whole says.")
     if t.earlier:
         n = len(t.earlier)
         found += (f" As a follow-up, the last question and its answer found {n} more passage{'s' * (n != 1)}, "
@@ -189,7 +189,7 @@ def trace_markdown(a: Answer | None) -> str:
             f"{t.model_answer or '(no answer)'}, from sentence {t.model_sentence}"
             + (" (not shown: refused)" if a.refused else "")
             if t.model_answer is not None
-            else "none: each document's most central sentence is quoted"
+            else "none: each document's most central sentences are quoted"
             if t.overview
             else "none; the best evidence sentence is the answer"
         ),

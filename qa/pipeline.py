@@ -39,9 +39,9 @@ EARLIER_CHUNKS = 2
 # sentence's pronoun is most often in the sentence before it, sometimes the one before that.
 BEFORE_SENTENCES = 2
 TRACE_SENTENCES = 12  # the best-scored sentences the trace lists
-# An overview of the documents ("Summarise the documents"): one sentence from each of at most this many documents
-# (a glance's worth: MAX_POINTS claims), each chosen from its document's first OVERVIEW_CHUNKS chunks, which bounds
-# the sentences embedded for a long document.
+# An overview of the documents ("Summarise the documents"): sentences from at most this many documents (a glance's
+# worth: MAX_POINTS claims shared among them), each chosen from its document's first OVERVIEW_CHUNKS chunks, which
+# bounds the sentences embedded for a long document.
 OVERVIEW_DOCUMENTS = cl.MAX_POINTS
 OVERVIEW_CHUNKS = 8
 DEFAULT = object()  # "the engine's own LLM" in Options
