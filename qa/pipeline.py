@@ -195,6 +195,7 @@ class Engine:
                                    "choose documents, or ask about a topic, for the others."]  # fmt: skip
         names = names[:OVERVIEW_DOCUMENTS]
         each = max(1, cl.MAX_POINTS // max(1, len(names)))
+        claims: list[Claim] = []
         chosen, left, read, words = [], [], [], 0
         with clock("overview"):
             meta = self.index.metadata()
@@ -203,7 +204,7 @@ class Engine:
                 hits = sorted((Hit.of(c, 0.0) for c, _ in self.index.get(ids[:OVERVIEW_CHUNKS])), key=lambda h: h.start)
                 read += hits
                 sentences = ev.split(hits)
-                picks = cl.central(sentences, self.vectors(sentences), each) if sentences else []
+                picks = cl.central(sentences, self.vectors(sentences), each)
                 # The document's first pick always; more only while the whole answer stays within the budget.
                 kept = picks[:1]
                 for s in picks[1:]:
@@ -216,9 +217,9 @@ class Engine:
                         left.append((text, f"not verified: {support.reason}"))
                         continue
                     chosen.append(s)
+                    claims.append(claim(len(chosen), text, s))
                     words += len(text.split())
-                    yield Event("claim", claim=claim(len(chosen), text, s))
-        claims = tuple(claim(i, cl.plain(s.text), s) for i, s in enumerate(chosen, start=1))
+                    yield Event("claim", claim=claims[-1])
         files = len({s.source for s in chosen})
         trace = Trace(question=question, query=rw.query, fused=tuple(read), evidence=tuple(chosen), overview=True,
                       verification="each claim is its document's own sentence, checked against it",
@@ -228,9 +229,7 @@ class Engine:
         if not claims:
             yield Event("answer", answer=Answer(REFUSAL, True, (), trace, (), tuple(warnings)))
             return
-        citations = tuple(x for c in claims for x in c.citations)
-        yield Event("answer", answer=Answer(cl.join([c.text for c in claims]), False, citations, trace, (),
-                                            tuple(warnings), claims))  # fmt: skip
+        yield Event("answer", answer=of_claims(claims, trace, tuple(warnings)))
 
     def check_sources(self, sources: tuple[str, ...] | None) -> None:
         """Chosen documents must be in the index; naming one that is not is a clear error, not a refusal."""
@@ -329,9 +328,13 @@ def compose(trace: Trace, evidence: ev.Evidence, draft: answerer.Draft, decision
         related = tuple(from_sentence(s) for s in evidence.ranked[:top_k])
         return Answer(REFUSAL, True, (), trace, related, warnings)
     said = [(draft.text, draft.sentence(evidence))] + [(p.text, p.sentence) for p in points]
-    claims = tuple(claim(i, text, s) for i, (text, s) in enumerate(said, start=1))
+    return of_claims([claim(i, text, s) for i, (text, s) in enumerate(said, start=1)], trace, warnings)
+
+
+def of_claims(claims: Sequence[Claim], trace: Trace, warnings: tuple[str, ...]) -> Answer:
+    """The answer made of these claims: their texts joined, and their citations in order."""
     citations = tuple(c for claim in claims for c in claim.citations)
-    return Answer(cl.join([c.text for c in claims]), False, citations, trace, (), warnings, claims)
+    return Answer(cl.join([c.text for c in claims]), False, citations, trace, (), warnings, tuple(claims))
 
 
 def claim(n: int, text: str, sentence: ev.Sentence) -> Claim:
