@@ -71,6 +71,16 @@ def follows_up(question: str, history: Sequence[tuple[str, str]]) -> bool:
     return bool(history) and bool(_points_back(question) or len(terms(question)) < 2)
 
 
+def leans_on(question: str, history: Sequence[tuple[str, str]]) -> bool:
+    """Whether the reader is asked to rewrite the question for the conversation: a follow-up, or in a conversation
+    a question with a definite description of a common noun ("What did the letter ask for?" after "Who wrote to
+    Christine Gilbert?"), which in English presupposes a referent both sides know, often from the turns before.
+    The rewrite keeps a question that needs nothing as it is (its worked example "Why was the ferry replaced?");
+    unlike a pronoun, a description still names what it asks about, so it is not searched with the last turn's
+    names or read beside the last turn unless the rewrite still points back (`follows_up`)."""
+    return follows_up(question, history) or (bool(history) and _DEFINITE.search(question) is not None)
+
+
 def _points_back(question: str) -> bool:
     """A pronoun, "then" or "there" whose antecedent is not in the question itself. A possessive pronoun after a
     name the question gives, or a subject pronoun in a clause after it ("How old was Baby P when he died?"), is
@@ -93,7 +103,7 @@ def _points_back(question: str) -> bool:
 def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> Rewrite:
     """The stage: a standalone question for a follow-up (a backend failure keeps the question as asked)."""
     warning = None
-    if not follows_up(question, history):
+    if not leans_on(question, history):
         return Rewrite(question, question)
     try:
         question = condense(llm, question, history)
@@ -151,6 +161,9 @@ _SUBJECTS = {"he", "she", "they", "it"}
 # Words that begin a subordinate clause (English's closed class of subordinators and relative pronouns).
 _CLAUSE = re.compile(r"\b(when|whenever|while|after|before|because|since|until|till|if|unless|that|who|which|"
                      r"although|though|as|once|where|whether|so)\b", re.I)
+# "the" before a lowercase word: a common noun's description ("the letter"); a name's ("the Royal Albert Hall")
+# identifies itself.
+_DEFINITE = re.compile(r"\b[Tt]he\s+[a-z]")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 

@@ -151,12 +151,15 @@ def test_an_open_question_streams_status_draft_and_each_cited_claim_then_the_ans
 
 
 def test_a_question_that_stands_on_its_own_is_not_rewritten():
-    from qa.rewrite import follows_up, rewrite
+    from qa.rewrite import follows_up, leans_on, rewrite
 
     history = [("Who is the Ofsted chief inspector?", "Christine Gilbert [1]")]
-    llm = ScriptedLLM('{"question": "What failings regarding Christine Gilbert did the review find?"}')
-    rw = rewrite(llm, "What failings did the serious case review find?", history)
-    assert rw.question == rw.query == "What failings did the serious case review find?" and not llm.prompts
+    llm = ScriptedLLM('{"question": "What failings regarding Christine Gilbert did Haringey\'s review find?"}')
+    rw = rewrite(llm, "What failings did Haringey's serious case review find?", history)
+    assert rw.question == rw.query == "What failings did Haringey's serious case review find?" and not llm.prompts
+    # A definite description of a common noun may mean something the conversation named: the reader is asked.
+    assert leans_on("What did the letter ask for?", history) and not leans_on("What did the letter ask for?", [])
+    assert not leans_on("Who spoke at the Royal Albert Hall?", history)  # a name identifies itself
     assert follows_up("What is her job?", history) and follows_up("Who was the leader then?", history)
     assert not follows_up("What is her job?", [])
     # A pronoun after a name the question gives means that name; before one, or as an object, it points back.
@@ -260,6 +263,10 @@ def test_a_follow_up_also_reads_the_passages_its_last_answer_came_from(tmp_path)
     # Only a follow-up searches with its last turn; a question that stands on its own is searched as asked.
     assert rewrite(None, "What is her job?", history).earlier == "Who did Ed Balls write to? Christine Gilbert"
     assert rewrite(None, "What did Ed Balls write to Christine Gilbert?", history).earlier == ""
+    # A description ("the letter") is searched with its last turn too, but not with its names: it names its topic.
+    described = rewrite(None, "What did the letter ask for?", history)
+    assert described.earlier == "Who did Ed Balls write to? Christine Gilbert"
+    assert described.query == described.question == "What did the letter ask for?" and not described.context
     retrieval = e.retriever.retrieve("What is her job?", 1)
     assert [h.source for h in retrieval.fused] == ["a.txt"]
     more = e.earlier(retrieval, earlier_turn(history), None)
