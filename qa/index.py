@@ -86,6 +86,9 @@ class Index(Protocol):
     def metadata(self) -> dict[str, dict]:
         """id -> metadata for every chunk (what ingest compares the folder against)."""
 
+    def first_chunks(self, source: str, n: int) -> list[StoredChunk]:
+        """A document's first n chunks (chunk_index below n), in the document's order; [] for a source it lacks."""
+
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         """The chunks with these ids, with their vectors if asked."""
 

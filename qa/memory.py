@@ -48,6 +48,10 @@ class MemoryIndex:
     def metadata(self) -> dict[str, dict]:
         return {i: dict(c.meta) for i, c in self._chunks.items()}
 
+    def first_chunks(self, source: str, n: int) -> list[StoredChunk]:
+        mine = [c for c in self._chunks.values() if c.meta["source"] == source and int(c.meta["chunk_index"]) < n]
+        return sorted(mine, key=lambda c: int(c.meta["chunk_index"]))
+
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         return [(self._chunks[i], self._vectors[i].tolist() if with_vectors else None)
                 for i in ids if i in self._chunks]  # fmt: skip

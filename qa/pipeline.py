@@ -198,10 +198,8 @@ class Engine:
         claims: list[Claim] = []
         chosen, left, read, words = [], [], [], 0
         with clock("overview"):
-            meta = self.index.metadata()
             for name in names:
-                ids = sorted((i for i, m in meta.items() if m.get("source") == name), key=lambda i: int(meta[i]["start"]))
-                hits = sorted((Hit.of(c, 0.0) for c, _ in self.index.get(ids[:OVERVIEW_CHUNKS])), key=lambda h: h.start)
+                hits = [Hit.of(c, 0.0) for c in self.index.first_chunks(name, OVERVIEW_CHUNKS)]
                 read += hits
                 sentences = ev.split(hits)
                 picks = cl.central(sentences, self.vectors(sentences), each)

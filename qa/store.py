@@ -160,6 +160,13 @@ class Store:
             for n, (i, d, m) in enumerate(zip(got["ids"], got["documents"], got["metadatas"], strict=False))
         ]
 
+    def first_chunks(self, source: str, n: int) -> list[StoredChunk]:
+        """Chroma filters on the metadata, so only these chunks cross the wire (not the whole index's)."""
+        where = {"$and": [{"source": source}, {"chunk_index": {"$lt": n}}]}
+        got = self._call(self.col.get, where=where, include=["documents", "metadatas"])
+        chunks = [StoredChunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)]
+        return sorted(chunks, key=lambda c: int(c.meta["chunk_index"]))
+
     def all_chunks(self) -> Iterator[StoredChunk]:
         """Every chunk with its text (for the keyword index), streamed a page at a time."""
         for got in self._pages(["documents", "metadatas"]):
@@ -234,6 +241,9 @@ class ChromaIndex:
 
     def metadata(self) -> dict[str, dict]:
         return self.store.metadata()
+
+    def first_chunks(self, source: str, n: int) -> list[StoredChunk]:
+        return self.store.first_chunks(source, n)
 
     def get(self, ids: list[str], with_vectors: bool = False) -> list[tuple[StoredChunk, list[float] | None]]:
         return self.store.get(ids, with_vectors=with_vectors)

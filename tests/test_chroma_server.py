@@ -55,6 +55,9 @@ def test_ingest_answer_restart_answer(tmp_path, corpus):
         a = engine.answer("Who is the MP for Hornsey and Wood Green?")
         assert "Featherstone" in a.text
         assert not (tmp_path / "local" / "chroma").exists()  # nothing went to the local store
+        # An overview reads each document's first chunks through the server's metadata filter.
+        overview = engine.answer("Summarise the documents.")
+        assert overview.trace.overview and len({c.source for c in overview.citations}) == 5
         assert len(Engine(settings).ingest().unchanged) == 5  # incremental against the server too
     finally:
         stop(proc)

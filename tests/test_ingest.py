@@ -30,6 +30,24 @@ def _sync(settings, embedder, **kw):
     return sync(settings, open_index(settings), embedder, **kw)
 
 
+def test_a_documents_first_chunks_come_from_chroma_in_order_as_from_memory(settings, corpus):
+    """first_chunks filters in Chroma (source and chunk index), and MemoryIndex, the Protocol's other
+    implementation, gives the same chunks for the same ingest."""
+    from qa.memory import MemoryIndex
+
+    index, memory = open_index(settings), MemoryIndex()
+    sync(settings, index, HashEmbedder())
+    sync(settings, memory, HashEmbedder())
+    meta = index.metadata()
+    for source in sorted({m["source"] for m in meta.values()}):
+        every = sorted((i for i, m in meta.items() if m["source"] == source), key=lambda i: meta[i]["chunk_index"])
+        got = index.first_chunks(source, 2)
+        assert [c.id for c in got] == every[:2] and all(c.meta["source"] == source for c in got)
+        assert [int(c.meta["start"]) for c in got] == sorted(int(c.meta["start"]) for c in got)
+        assert [(c.id, c.text) for c in memory.first_chunks(source, 2)] == [(c.id, c.text) for c in got]
+    assert index.first_chunks("no-such-file.txt", 2) == [] == memory.first_chunks("no-such-file.txt", 2)
+
+
 def test_incremental_reingest(settings, corpus):
     emb = HashEmbedder()
     first = _sync(settings, emb)
