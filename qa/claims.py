@@ -71,6 +71,17 @@ def wants_phrase(question: str) -> bool:
     return False
 
 
+def asks_yes_no(question: str) -> bool:
+    """Whether the question asks yes or no: it opens with an auxiliary or modal verb ("Will any staff lose their
+    jobs?", "Was that better than before?") and offers no alternatives ("Active or passive?" wants one of them)."""
+    words = question.strip().split()
+    return bool(words) and words[0].lower() in _POLAR and not re.search(r"\bor\b", question, re.I)
+
+
+# English's auxiliary and modal verbs (a closed class), which open a yes/no question.
+_POLAR = frozenset("am is are was were do does did will would shall should can could may might must has have had".split())
+
+
 # A request for an overview of the documents as a whole ("Summarise the documents.", "What are these files about?",
 # "What do the documents say?"): English's words for asking for a summary, and for documents. A question all of
 # whose content words are among them names nothing to search for, so it is answered from every document.

@@ -158,6 +158,8 @@ class Engine:
         more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
             draft, decision = whole, refuse.judge(whole, evidence)
+        if not decision.supported and cl.asks_yes_no(q) and (whole := answerer.settling(draft, evidence, q)):
+            draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left, extra, sent = [], [], (), 0
         if decision.answered and more:

@@ -272,3 +272,23 @@ def test_a_pronoun_answer_stands_when_its_file_changed_since_it_was_indexed(tmp_
     (settings.docs_dir / "lighthouse.txt").write_text("A new first line.\n" + LIGHTHOUSE, encoding="utf-8")
     a = e.answer(WHO_RANG)
     assert len(e.llm.prompts) == 1 and a.text.startswith("She [1]")
+
+
+def test_a_yes_no_question_is_answered_with_the_sentence_that_settles_it(settings, answer_when_supported):
+    question = "Had the baby been seen by doctors and social workers?"
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(question)
+    n = _sentence_holding(probe, "60 times")
+    e = _engine(settings, f'{{"answer": "Yes", "sentence": {n}}}')
+    a = e.answer(question)
+    # "Yes" is in no sentence; the sentence the reader named is, and it is what is shown and cited.
+    assert not a.refused and "60 times" in a.claims[0].text and "Yes" not in a.text
+    assert "yes/no question" in a.trace.verification and a.trace.model_answer == "Yes"
+    _exact(a, settings)
+    # Any other question's unsupported "Yes" is refused, as is a yes/no question's when no sentence is named.
+    assert _engine(settings, f'{{"answer": "Yes", "sentence": {n}}}').answer("How often was the baby seen?").refused
+    assert _engine(settings, '{"answer": "Yes", "sentence": 0}').answer(question).refused
+    from qa.claims import asks_yes_no
+
+    assert asks_yes_no("Will any staff lose their jobs?") and asks_yes_no("was that better than before?")
+    assert not asks_yes_no("Are the technologies active or passive?") and not asks_yes_no("Who was sacked?")
