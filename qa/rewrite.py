@@ -101,7 +101,8 @@ def _points_back(question: str) -> bool:
 
 
 def rewrite(llm: LLM | None, question: str, history: Sequence[tuple[str, str]]) -> Rewrite:
-    """The stage: a standalone question for a follow-up (a backend failure keeps the question as asked)."""
+    """The stage: a standalone question for a question that leans on the conversation (`leans_on`; a backend
+    failure keeps the question as asked)."""
     warning = None
     if not leans_on(question, history):
         return Rewrite(question, question)
