@@ -200,6 +200,12 @@ def test_synthesis_and_dialogue_sets_are_well_formed():
                 assert any(metrics.normalize(p) in seeds for p in point), (q.id, point)
         ds = dialogue.load(half)
         assert len(ds) >= 4 and all(len(d.turns) >= 2 for d in ds)
+    # A third seed half, written after the points' parameters were chosen, to see them on unseen questions.
+    cal = synthesis.load("cal")
+    assert len(cal) >= 8 and all(q.points for q in cal)
+    for q in cal:
+        for point in q.points:
+            assert any(metrics.normalize(p) in seeds for p in point), (q.id, point)
     squad = public.squad_path()
     if squad is None:
         return
