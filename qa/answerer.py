@@ -123,20 +123,27 @@ def resolved(llm: LLM | None, question: str, draft: Draft, evidence: Evidence, b
                    echo=verify.echo(again.answer, question)), replace(evidence, shown=shown)  # fmt: skip
 
 
-def settling(draft: Draft, evidence: Evidence, question: str) -> Draft | None:
-    """A reader's answer to a yes/no question that no sentence holds ("Yes", "No"), as the evidence sentence the
-    reader named: a bare yes or no cannot be checked against any sentence's words, the sentence that settles the
-    question can, and shown in the document's own words the user reads the yes or no in it (the reader's "Yes" is
-    never shown). The refusal model still judges it. None for any other draft, or when the reader named no
-    sentence."""
+def settling(draft: Draft, evidence: Evidence, question: str, why: str = "a yes/no question") -> Draft | None:
+    """A reader's answer that no sentence holds and that says nothing the sentence it named would not say better,
+    as that sentence: to a yes/no question, "Yes" or "No" (a bare yes or no cannot be checked against any
+    sentence's words; the sentence that settles the question can, and shown in the document's own words the user
+    reads the yes or no in it); to an open question, an answer that only restates the question (`restates`). The
+    reader's words are never shown. The refusal model still judges it. None for any other draft, or when the
+    reader named no sentence."""
     if draft.kind != READER or draft.reading is None or draft.support.ok or not draft.reading.answer:
         return None
     i = draft.reading.sentence
     if not 0 < i <= len(evidence.shown):
         return None
     text = evidence.shown[i - 1].text.strip()
-    support = verify.Support(i, 1.0, True, f"a yes/no question: sentence {i}, which the reader named, is the answer")
+    support = verify.Support(i, 1.0, True, f"{why}: sentence {i}, which the reader named, is the answer")
     return replace(draft, text=text, support=support, echo=verify.echo(text, question))
+
+
+def restates(draft: Draft) -> bool:
+    """Whether a reader's answer holds nothing the question does not ("How is the case linked to the earlier
+    one?" answered "The case is linked to the earlier one."): it names what it found only by its sentence number."""
+    return draft.kind == READER and draft.echo >= 1.0
 
 
 def in_its_words(draft: Draft, evidence: Evidence) -> Draft | None:

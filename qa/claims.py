@@ -154,6 +154,10 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
     on when that says more than the answer alone ("mixed reviews" from "Spectre received mixed reviews upon its
     release; although criticised for its length, ..., it received praise for its action sequences ..."). The
     sentence's own words, so it is verified as the answer was; a heading or a paragraph-long sentence is not used.
+    The sentence, too, when the answer words a term its own way (the support check lets a sentence-long answer
+    word one term in five so): "The letter said that the council should not have used family friends..." rests
+    on a news report's "The first review revealed the council should not have used family friends...", and a
+    claim shown as supported says only what its passage says.
     """
     if sentence is None:
         return answer
@@ -162,7 +166,8 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
         return text  # the answer is the sentence (answerer.in_its_words)
     if not _sentence_sized(text):
         return answer
-    return answer if repeats(set(terms(text)), set(terms(answer))) else text
+    own, says = set(terms(text)), set(terms(answer))
+    return answer if repeats(own, says) and says <= own else text
 
 
 def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,

@@ -160,6 +160,9 @@ class Engine:
             draft, decision = whole, refuse.judge(whole, evidence)
         if not decision.supported and cl.asks_yes_no(q) and (whole := answerer.settling(draft, evidence, q)):
             draft, decision = whole, refuse.judge(whole, evidence)
+        if (not decision.supported and more and answerer.restates(draft)
+                and (whole := answerer.settling(draft, evidence, q, "the answer only restates the question"))):
+            draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left, extra, sent = [], [], (), 0
         if decision.answered and more:

@@ -4,7 +4,18 @@ import pytest
 
 import qa.refuse
 from qa.cite import document_text, is_exact
-from qa.claims import WORD_BUDGET, asks_overview, central, join, list_scores, piece, plain, points, wants_phrase
+from qa.claims import (
+    WORD_BUDGET,
+    asks_overview,
+    central,
+    join,
+    lead_text,
+    list_scores,
+    piece,
+    plain,
+    points,
+    wants_phrase,
+)
 from qa.display import plain_why
 from qa.evidence import Evidence, Sentence
 from qa.memory import MemoryIndex
@@ -119,6 +130,18 @@ def test_the_answers_list_comes_before_sentences_that_score_on_their_own(monkeyp
     shown, left = points("What did the review find?", lead, lead.text, ev, idf=idf)
     assert [p.text for p in shown] == ["Doctors failed to follow procedures on injuries."]
     assert (about, "over the answer's word budget") in [(p.sentence, p.reason) for p in left]
+
+
+def test_the_lead_is_the_sentences_own_words_unless_the_answer_says_the_same_in_them():
+    s = _s("The first review revealed the council should not have used family friends as carers.", 0, 0.9)
+    # Shorter, in the sentence's words and saying as much: the answer leads.
+    same = "the review revealed the council should not have used family friends"
+    assert lead_text(same, s) == same
+    # Says less than the sentence: the sentence leads.
+    assert lead_text("family friends", s) == s.text
+    # Words one term its own way (the support check allows one in five): the sentence, not the reader's wording.
+    reworded = "The letter said the council should not have used family friends as carers."
+    assert lead_text(reworded, s) == s.text
 
 
 def test_claims_join_as_a_lead_and_a_list():

@@ -274,6 +274,24 @@ def test_a_pronoun_answer_stands_when_its_file_changed_since_it_was_indexed(tmp_
     assert len(e.llm.prompts) == 1 and a.text.startswith("She [1]")
 
 
+def test_an_open_questions_answer_that_only_restates_it_is_the_sentence_the_reader_named(settings,
+                                                                                       answer_when_supported):
+    question = "How is the Baby P case linked to Victoria Climbie?"
+    probe = _engine(settings, '{"answer": "", "sentence": 0}')
+    probe.answer(question)
+    n = _sentence_holding(probe, "second serious child welfare tragedy")
+    echo = "The Baby P case is linked to Victoria Climbie."
+    a = _engine(settings, f'{{"answer": "{echo}", "sentence": {n}}}').answer(question)
+    # The reader's words are in no sentence and say nothing the question does not; its sentence says how.
+    assert not a.refused and "second serious child welfare tragedy" in a.claims[0].text and echo not in a.text
+    assert "only restates the question" in a.trace.verification and a.trace.model_answer == echo
+    _exact(a, settings)
+    # An unsupported answer that says more than the question is still refused, as is a restatement naming no sentence.
+    other = f'{{"answer": "The Baby P case was linked to a cover-up by ministers.", "sentence": {n}}}'
+    assert _engine(settings, other).answer(question).refused
+    assert _engine(settings, f'{{"answer": "{echo}", "sentence": 0}}').answer(question).refused
+
+
 def test_a_yes_no_question_is_answered_with_the_sentence_that_settles_it(settings, answer_when_supported):
     question = "Had the baby been seen by doctors and social workers?"
     probe = _engine(settings, '{"answer": "", "sentence": 0}')
