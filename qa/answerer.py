@@ -123,13 +123,13 @@ def resolved(llm: LLM | None, question: str, draft: Draft, evidence: Evidence, b
                    echo=verify.echo(again.answer, question)), replace(evidence, shown=shown)  # fmt: skip
 
 
-def settling(draft: Draft, evidence: Evidence, question: str, why: str = "a yes/no question") -> Draft | None:
+def settling(draft: Draft, evidence: Evidence, question: str, why: str) -> Draft | None:
     """A reader's answer that no sentence holds and that says nothing the sentence it named would not say better,
     as that sentence: to a yes/no question, "Yes" or "No" (a bare yes or no cannot be checked against any
     sentence's words; the sentence that settles the question can, and shown in the document's own words the user
     reads the yes or no in it); to an open question, an answer that only restates the question (`restates`). The
     reader's words are never shown. The refusal model still judges it. None for any other draft, or when the
-    reader named no sentence."""
+    reader named no sentence. `why` says which of the two, in the support's reason."""
     if draft.kind != READER or draft.reading is None or draft.support.ok or not draft.reading.answer:
         return None
     i = draft.reading.sentence

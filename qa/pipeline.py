@@ -158,10 +158,10 @@ class Engine:
         more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
             draft, decision = whole, refuse.judge(whole, evidence)
-        if not decision.supported and cl.asks_yes_no(q) and (whole := answerer.settling(draft, evidence, q)):
-            draft, decision = whole, refuse.judge(whole, evidence)
-        if (not decision.supported and more and answerer.restates(draft)
-                and (whole := answerer.settling(draft, evidence, q, "the answer only restates the question"))):
+        # A bare "Yes" to a yes/no question, or an answer that only restates an open one: the named sentence.
+        settle = ("a yes/no question" if cl.asks_yes_no(q)
+                  else "the answer only restates the question" if more and answerer.restates(draft) else "")  # fmt: skip
+        if not decision.supported and settle and (whole := answerer.settling(draft, evidence, q, settle)):
             draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left, extra, sent = [], [], (), 0
