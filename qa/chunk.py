@@ -15,8 +15,9 @@ SHORT_LINE_WORDS = 8  # a line this short with no sentence in it reads as a link
 MIN_TAIL_LINES = 3  # that many such lines ending a page are its link list or footer
 # How documents are cut into chunks, as part of each file's hash in the index (ingest.file_hash): a change here
 # re-indexes every file once. 2: sentences by nltk's English Punkt (text.sentence_pieces), not llama-index's
-# untrained one; 3: without Punkt's breaks after initials and before numbered references (text.punkt_spans).
-CHUNKING = 3
+# untrained one; 3: without Punkt's breaks after initials and before numbered references (text.punkt_spans);
+# 4: with a break after an initial that a sentence-opening stopword follows ("Baby P. Our reading ...").
+CHUNKING = 4
 
 
 @dataclass(frozen=True)

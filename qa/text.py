@@ -126,15 +126,29 @@ _NUMBERED = re.compile(r"(?:^|[\s(\"'“‘])[A-Z][a-z]{0,2}\.$")
 _FIRST_WORD = re.compile(r"[\W_]*(\w+)")
 
 
+# The same rule the other way: Punkt keeps a name that ends in an initial together with the next sentence when
+# that sentence begins with a capitalised word ("... temporary carers for Baby P. Our reading of the review ...":
+# one 60-word evidence sentence, too long to be a claim). When that word is a stopword of two letters or more
+# ("Our", "He", "The"; not "A", which is another initial in "E. A. Poe"), the initial ended a sentence.
+_INITIAL_THEN = re.compile(r"(?:^|[\s(\"'“‘])(?:[A-Z]\.){1,4}(\s+)(?=([A-Z]\w+)\b)")
+
+
 def punkt_spans(text: str) -> list[Span]:
-    """Punkt's sentence spans of `text`, less its breaks after initials and before numbered references."""
+    """Punkt's sentence spans of `text`, less its breaks after initials and before numbered references, plus a
+    break after an initial that a sentence-opening stopword follows."""
     out: list[Span] = []
     for s, e in _punkt().span_tokenize(text):
         if out and _not_a_break(text[out[-1][0] : out[-1][1]], text[out[-1][1] : s], text[s:e]):
             out[-1] = (out[-1][0], e)
         else:
             out.append((s, e))
-    return out
+    return [piece for span in out for piece in _break_after_initials(text, span)]
+
+
+def _break_after_initials(text: str, span: Span) -> list[Span]:
+    s, e = span
+    gaps = [m.span(1) for m in _INITIAL_THEN.finditer(text, s, e) if m.group(2).lower() in stopwords()]
+    return list(zip([s, *(b for _, b in gaps)], [*(a for a, _ in gaps), e], strict=True))
 
 
 def _not_a_break(before: str, gap: str, after: str) -> bool:

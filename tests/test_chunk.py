@@ -81,11 +81,13 @@ def test_a_chunk_never_ends_inside_a_sentence_at_an_abbreviation():
 
 def test_initials_and_numbered_references_do_not_end_a_sentence():
     """Punkt's English model ends sentences after a name's initials and before "No. 1"; those breaks are taken
-    back (a stopword after them still starts a sentence), in the evidence's sentences and the chunks' alike."""
+    back (a stopword after them still starts a sentence), in the evidence's sentences and the chunks' alike; a
+    break Punkt does not make after an initial that such a stopword follows is made."""
     text = (
         "He, along with his advisor A.S.E. Ackermann, built it. A concerto by J.S. Bach was played. "
         "An editor at J. B. Lippincott bought it. The film opened at No. 1 in India. "
-        "On April 4, 2008, she married Jay Z. She revealed it later.\nTitle No.\n2 items were left."
+        "On April 4, 2008, she married Jay Z. She revealed it later.\nTitle No.\n2 items were left. "
+        "The carers chosen for Baby P. Our reading of it differs. A poem by E. A. Poe was read."
     )
     assert [text[a:b] for a, b in sentence_spans(text)] == [
         "He, along with his advisor A.S.E. Ackermann, built it.",
@@ -96,6 +98,9 @@ def test_initials_and_numbered_references_do_not_end_a_sentence():
         "She revealed it later.",
         "Title No.",  # a line break always ends a sentence
         "2 items were left.",
+        "The carers chosen for Baby P.",  # Punkt keeps these two together; a stopword after the initial ends it
+        "Our reading of it differs.",
+        "A poem by E. A. Poe was read.",  # "A" is an initial here, not the stopword
     ]
     pieces = sentence_pieces(text)
     assert "".join(pieces) == text and pieces[0] == "He, along with his advisor A.S.E. Ackermann, built it. "
