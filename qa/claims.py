@@ -82,6 +82,26 @@ def asks_yes_no(question: str) -> bool:
 _POLAR = frozenset("am is are was were do does did will would shall should can could may might must has have had".split())
 
 
+# Where a question asking two things starts its second: "and" (or ";") and then a clause of its own, a question word
+# with a verb ("..., and when was the first report due?", "... and how many were there?"). "Macy's and what other
+# store?" or "Mozart and who for his lessons?" ask one thing about two (none of the 4,719 SQuAD questions of the
+# public copy is cut).
+_SECOND = re.compile(
+    r"\s*(?:,?\s+and|;)\s+(?=(?:(?:who|whom|whose|when|where|what|which|why)\s+(?:" + "|".join(sorted(_POLAR))
+    + r")|how\s+(?:" + "|".join(sorted(_QUANTITY)) + r"|" + "|".join(sorted(_POLAR)) + r"))\b)",
+    re.I,
+)
+
+
+def parts(question: str) -> tuple[str, ...]:
+    """The questions a question asks: itself, or each part of one that asks two things or more ("Under what law
+    did he request the review, and when was the first report due?"), each as a question of its own."""
+    pieces = [p.strip(" ,;?") for p in _SECOND.split(question)]
+    if len(pieces) < 2 or any(len(p.split()) < 3 for p in pieces):
+        return (question,)
+    return tuple(f"{p[0].upper()}{p[1:]}?" for p in pieces)
+
+
 # A request for an overview of the documents as a whole ("Summarise the documents.", "What are these files about?",
 # "What do the documents say?"): English's words for asking for a summary, and for documents. A question all of
 # whose content words are among them names nothing to search for, so it is answered from every document.

@@ -15,7 +15,7 @@ from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
 from .chunk import previous_id
-from .cite import document_text, from_sentence
+from .cite import MARKER, document_text, from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
 from .errors import ConfigError, IndexUnavailableError, QAError
@@ -24,7 +24,7 @@ from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
 from .reader import bare_pronoun
 from .retrieve import Retrieval, Retriever
-from .rewrite import Rewrite, rewrite
+from .rewrite import Rewrite, follows_up, rewrite
 
 EVIDENCE_SENTENCES = (
     6  # sentences the reader sees: recall 96% (seed dev) and 91% (public dev), about 250 prompt tokens
@@ -123,6 +123,9 @@ class Engine:
         llm = self.llm if options.llm is DEFAULT else options.llm
         require_question(question)
         q, warnings = normalise_question(question, options.max_question_chars)
+        if len(asked := cl.parts(q)) > 1:
+            yield from self.compound(question, asked, history, options, warnings)
+            return
         clock = Clock()
         with clock("index"):
             self.ensure_index()
@@ -186,6 +189,37 @@ class Engine:
         for c in final.claims[sent:]:
             yield Event("claim", claim=c)
         yield Event("answer", answer=final)
+
+    def compound(self, question: str, asked: Sequence[str], history: History, options: Options,
+                 warnings: list[str]) -> Iterator[Event]:  # fmt: skip
+        """A question that asks two things or more (claims.parts), each part answered in turn as a question of its
+        own, its claims streamed as they are verified and numbered after the parts' before it. A part that points
+        back ("..., and when was it due?") has the parts before it as its conversation. A part the documents do
+        not answer is said in a warning; when none is answered, the answer is a refusal. The trace is the first
+        part's, with each part's decision."""
+        done: list[tuple[str, Answer]] = []
+        claims: list[Claim] = []
+        for part in asked:
+            yield Event("status", f"Answering “{part}”…")
+            turns = [(q, a.text) for q, a in done]
+            for e in self.answer_stream(part, [*history, *turns] if follows_up(part, turns) else history, options):
+                if e.kind == "claim":
+                    claims.append(renumber(e.claim, len(claims) + 1))
+                    yield Event("claim", claim=claims[-1])
+                elif e.kind == "answer":
+                    done.append((part, e.answer))
+                else:
+                    yield e
+        warnings = [*warnings, *(w for _, a in done for w in a.warnings),
+                    *(f"The documents don't say: {q}" for q, a in done if a.refused and len(done) > 1)]  # fmt: skip
+        first = done[0][1].trace
+        trace = replace(first, question=question,
+                        decision="; ".join(f"“{q}”: {a.trace.decision}" for q, a in done))  # fmt: skip
+        if not claims:
+            related = list(dict.fromkeys(c for _, a in done for c in a.related))[: options.top_k]
+            yield Event("answer", answer=Answer(REFUSAL, True, (), trace, tuple(related), tuple(warnings)))
+            return
+        yield Event("answer", answer=of_claims(claims, trace, tuple(warnings)))
 
     def overview(self, question: str, rw: Rewrite, options: Options, clock: Clock, warnings: list[str],
                  llm: LLM | None) -> Iterator[Event]:  # fmt: skip
@@ -343,6 +377,11 @@ def of_claims(claims: Sequence[Claim], trace: Trace, warnings: tuple[str, ...]) 
 def claim(n: int, text: str, sentence: ev.Sentence) -> Claim:
     """Claim n (1-based) of an answer: its text with its marker, citing the sentence it rests on."""
     return Claim(f"{text} [{n}]", (from_sentence(sentence),))
+
+
+def renumber(c: Claim, n: int) -> Claim:
+    """The claim as claim n of an answer (its marker changed)."""
+    return replace(c, text=f"{MARKER.sub('', c.text).rstrip()} [{n}]")
 
 
 class Clock:

@@ -3,6 +3,7 @@
 import pytest
 
 import qa.refuse
+from qa.answer import REFUSAL
 from qa.cite import document_text, is_exact
 from qa.claims import (
     WORD_BUDGET,
@@ -11,6 +12,7 @@ from qa.claims import (
     join,
     lead_text,
     list_scores,
+    parts,
     piece,
     plain,
     points,
@@ -44,6 +46,66 @@ from tests.fakes import HashEmbedder, ScriptedLLM
 )
 def test_which_questions_want_one_phrase(question, phrase):
     assert wants_phrase(question) is phrase
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("Under what law did he request the review, and when was the first report due?",
+         ("Under what law did he request the review?", "When was the first report due?")),
+        ("Who ordered the review and how many inspectors will carry it out?",
+         ("Who ordered the review?", "How many inspectors will carry it out?")),
+        ("Who wrote the letter; what did it ask for?", ("Who wrote the letter?", "What did it ask for?")),
+        ("Who resigned and why?", ("Who resigned and why?",)),  # a part needs a clause of its own
+        ("What happened to the mother, her boyfriend and the lodger?",
+         ("What happened to the mother, her boyfriend and the lodger?",)),
+        ("Stores that included Macy's and what other store?", ("Stores that included Macy's and what other store?",)),
+    ],
+)  # fmt: skip
+def test_a_question_asking_two_things_is_cut_into_its_parts(question, asked):
+    assert parts(question) == asked
+
+
+def _pass_every_supported_answer(monkeypatch):
+    model = qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.0)
+    monkeypatch.setattr(qa.refuse, "load", lambda kind: model)
+
+
+def test_each_part_of_a_two_part_question_is_answered_and_its_claims_numbered_in_turn(settings, monkeypatch):
+    _pass_every_supported_answer(monkeypatch)
+    llm = ScriptedLLM('{"answer": "Jason Owen", "sentence": 0}', '{"answer": "Tottenham", "sentence": 0}')
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=MemoryIndex())
+    events = list(e.answer_stream("What was the name of the lodger, and where did the toddler live?"))
+    claims = [ev.claim for ev in events if ev.kind == "claim"]
+    a = events[-1].answer
+    assert [c.text for c in claims] == ["Jason Owen [1]", "Tottenham [2]"] and len(llm.prompts) == 2
+    assert a.claims == tuple(claims) and a.text == join([c.text for c in claims]) and not a.refused
+    assert "Jason Owen" in a.citations[0].quote and "Tottenham" in a.citations[1].quote
+    for c in a.citations:
+        assert is_exact(c, document_text(c.source, settings.docs_dir))
+    assert "lodger" in a.trace.decision and "toddler" in a.trace.decision  # each part's decision
+
+
+def test_a_part_that_points_back_has_the_parts_before_it_as_its_conversation(settings, monkeypatch):
+    _pass_every_supported_answer(monkeypatch)
+    llm = ScriptedLLM('{"answer": "Jason Owen", "sentence": 0}', '{"question": "How old was Jason Owen?"}',
+                      '{"answer": "36", "sentence": 0}')  # fmt: skip
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=MemoryIndex())
+    a = e.answer("Who was the lodger, and how old was he?")
+    assert [c.text for c in a.claims] == ["Jason Owen [1]", "36 [2]"]
+    assert "Who was the lodger?" in llm.prompts[1].user and "Jason Owen" in llm.prompts[1].user  # the rewrite's
+
+
+def test_a_part_the_documents_do_not_answer_is_said_and_none_answered_is_a_refusal(settings, monkeypatch):
+    _pass_every_supported_answer(monkeypatch)
+    llm = ScriptedLLM('{"answer": "Jason Owen", "sentence": 0}', '{"answer": "Paris", "sentence": 0}')
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=MemoryIndex())
+    a = e.answer("What was the name of the lodger, and where did the toddler live?")
+    assert a.text == "Jason Owen [1]" and len(a.claims) == 1
+    assert "The documents don't say: Where did the toddler live?" in a.warnings
+    llm.replies = ['{"answer": "Paris", "sentence": 0}', '{"answer": "Rome", "sentence": 0}']
+    a = e.answer("What was the name of the lodger, and where did the toddler live?")
+    assert a.refused and a.text == REFUSAL and not a.claims and a.related
 
 
 def _s(text, start, score, source="a.txt", chunk="c1"):
