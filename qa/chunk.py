@@ -124,6 +124,12 @@ def previous_id(chunk: str) -> str | None:
     return f"{head}-{int(i) - 1}" if head and i.isdigit() and int(i) > 0 else None
 
 
+def next_id(chunk: str) -> str | None:
+    """The id the chunk just after this one in its file has, if there is one (None for an id of no file)."""
+    head, _, i = chunk.rpartition("-")
+    return f"{head}-{int(i) + 1}" if head and i.isdigit() else None
+
+
 def page_at(pages: tuple[int, ...], offset: int) -> int:
     """The 1-based page holding a text offset, given where each page starts; 0 without pages."""
     return bisect.bisect_right(pages, offset) if pages else 0

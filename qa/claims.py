@@ -153,8 +153,12 @@ def _stands_alone(text: str) -> bool:
 def plain(text: str) -> str:
     """A sentence as a claim's text: one line, without list bullets, markdown emphasis, or a footnote mark left
     at its start by the sentence splitter ("[q] The camera movement was reworked": web pages' reference marks
-    stand after the full stop, so they begin the next sentence, where they would read as a claim's marker)."""
-    return " ".join(_FOOTNOTE.sub("", _MARKUP.sub("", text)).split())
+    stand after the full stop, so they begin the next sentence, where they would read as a claim's marker).
+    A list item that continues its introduction ("... clear evidence that:" then "- there was poor practice")
+    starts with a capital as a claim of its own; a word with a capital inside it ("iPod") stays as it is."""
+    out = " ".join(_FOOTNOTE.sub("", _MARKUP.sub("", text)).split())
+    first = out.split(" ", 1)[0]
+    return out[:1].upper() + out[1:] if _ITEM.match(text) and first.isalpha() and first.islower() else out
 
 
 _FOOTNOTE = re.compile(r"^\s*(?:\[[^\]\s]{1,12}\]\s*)+")
@@ -369,6 +373,11 @@ def _lists(sentences: Sequence[Sentence]) -> Iterator[tuple[list[Sentence], list
             if s is not None and _ITEM.match(s.text) and (not block or adjacent):
                 if not block and adjacent and _INTRO.search(prev.text):
                     block.append(prev)
+                block.append(s)
+                continue
+            if s is not None and block and adjacent and _INTRO.search(s.text):
+                # A sentence ending in a colon between items introduces the ones after it ("- each agency failed
+                # to follow the procedures. In particular:" and then "- there was poor practice"): one list still.
                 block.append(s)
                 continue
             items = [b for b in block if _ITEM.match(b.text)]

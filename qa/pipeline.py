@@ -14,7 +14,7 @@ from . import answerer, refuse, verify
 from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
-from .chunk import previous_id
+from .chunk import next_id, previous_id
 from .cite import MARKER, document_text, from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
@@ -183,6 +183,7 @@ class Engine:
                         extra, pool = self.widened(retrieval, lead, options.sources, earlier)
                     except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
                         warnings.append(f"The other points come from the first search only: {e}")
+                    pool = self.whole_lists(retrieval, pool, lead, draft.text, (*earlier, *extra))
                 chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said, idf=self.idf())
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
@@ -313,6 +314,23 @@ class Engine:
             return (), None  # the file changed since it was indexed
         start = found[0].start
         return tuple(found), replace(s, text=text[start : s.end], start=start, page=found[0].page)
+
+    def whole_lists(self, retrieval: Retrieval, pool: ev.Evidence, lead: ev.Sentence, said: str,
+                    more: Sequence[Hit] = ()) -> ev.Evidence:  # fmt: skip
+        """The pool with the chunks just before and after each chunk that holds an item of the answer's list
+        (claims.answer_list): a list is cut wherever a chunk ends, and its items are the answer's points first."""
+        items = cl.answer_list(pool.ranked, lead, frozenset(cl.terms(said)) | frozenset(cl.terms(lead.text)))
+        held = {s.chunk_id for s in pool.ranked}
+        ids = {s.chunk_id for s in pool.ranked if (s.source, s.start) in items}
+        around = [n for c in sorted(ids) for n in (previous_id(c), next_id(c)) if n is not None and n not in held]
+        if not around:
+            return pool
+        try:
+            stored = self.index.get(list(dict.fromkeys(around)))
+        except IndexUnavailableError:
+            return pool  # the list's other items are a nicety: the points come from what is held
+        hits = tuple(Hit.of(c, 0.0) for c, _ in stored)
+        return self.evidence(retrieval, (*more, *hits)) if hits else pool
 
     def idf(self) -> Callable[[str], float]:
         """Each term's idf over this index, looked up once per term (for one answer: the index may change)."""

@@ -7,6 +7,7 @@ from qa.answer import REFUSAL
 from qa.cite import document_text, is_exact
 from qa.claims import (
     WORD_BUDGET,
+    answer_list,
     asks_overview,
     central,
     join,
@@ -210,6 +211,8 @@ def test_claims_join_as_a_lead_and_a_list():
     assert join(["A [1]", "B [2]", "C [3]"]) == "A [1]\n- B [2]\n- C [3]"
     assert "".join(piece(i, t) for i, t in enumerate(["A [1]", "B [2]"])) == join(["A [1]", "B [2]"])
     assert plain("  • **Each agency** failed.") == "Each agency failed."
+    assert plain("- there was poor practice.") == "There was poor practice." and plain("there was.") == "there was."
+    assert plain("- iPod sales rose.") == "iPod sales rose."
     assert plain("[q][12] The camera was reworked.") == "The camera was reworked."
     assert plain("It grossed $10 [a] more.") == "It grossed $10 [a] more."  # only at the start
 
@@ -367,6 +370,36 @@ def test_a_follow_up_also_reads_the_passages_its_last_answer_came_from(tmp_path)
                                              earlier=more))  # fmt: skip
     assert "the last question and its answer found 1 more passage" in plain_why(shown)
     assert "| b.txt |" in trace_markdown(shown)
+
+
+def test_the_answers_list_is_read_whole_across_the_chunks_it_was_cut_into(tmp_path):
+    """A list is cut wherever a chunk ends; the chunks before and after those holding the answer's list are read
+    too, so each of its items can be a point. A sentence with a colon between two items ("... cases. In
+    particular:") does not end the list."""
+    items = ["staff were poorly supervised in every agency that saw the child.",
+             "each agency failed to follow the procedures for child protection cases. In particular:",
+             "doctors did not act on signs of non-accidental injury.",
+             "the council placed the child with family friends without checks.",
+             "the police did not share what they knew with social workers.",
+             "managers signed off cases that had not been reviewed in months.",
+             "records were missing for half of the visits made to the home.",
+             "no one took charge of the case when the first worker left.",
+             "the mother's account was accepted without being checked by anyone.",
+             "the lodger living in the house was never identified by the visitors."]  # fmt: skip
+    text = "The serious case review found these failings in the care of the child:\n" + "\n".join(f"- {i}" for i in items)
+    e = _engine_over(tmp_path, {"review.txt": text})
+    assert e.index.count() == 2  # the list is cut in two
+    retrieval = e.retriever.retrieve("Which failings did the review find about how staff were supervised?", 1)
+    evidence = e.evidence(retrieval)
+    lead = evidence.best
+    assert lead.text.startswith("- staff were poorly supervised")
+    said = frozenset(terms(lead.text))
+    pool = e.whole_lists(retrieval, evidence, lead, lead.text)
+    assert len({s.chunk_id for s in evidence.ranked}) == 1 and len({s.chunk_id for s in pool.ranked}) == 2
+    whole = {s.text for s in pool.ranked if (s.source, s.start) in answer_list(pool.ranked, lead, said)}
+    assert whole == {f"- {i}".removesuffix(" In particular:") for i in items}
+    shown, _ = points("Which failings did the review find?", lead, lead.text, pool)
+    assert any("lodger" in p.text or "records" in p.text for p in shown)  # an item of the second chunk
 
 
 def _engine_over(tmp_path, texts: dict[str, str]) -> Engine:
