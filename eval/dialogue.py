@@ -50,9 +50,10 @@ def load(split: str, path: Path = DIALOGUE_SET) -> list[Dialogue]:
 
 def run_qa(dialogues: list[Dialogue], settings: Settings) -> list[TurnOutcome]:
     from qa import answer
-    from qa.engines import engine_for
 
-    engine_for(settings).warm_up()
+    from .run import ready
+
+    ready(settings)
     out = []
     for d in dialogues:
         history: list[tuple[str, str]] = []

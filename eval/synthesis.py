@@ -89,9 +89,10 @@ class _Text:
 
 def run_qa(questions: list[Question], settings: Settings) -> list[Outcome]:
     from qa import answer_stream
-    from qa.engines import engine_for
 
-    engine_for(settings).warm_up()
+    from .run import ready
+
+    ready(settings)
     out = []
     for q in questions:
         t0, first = time.perf_counter(), None
