@@ -18,8 +18,9 @@ def ready(settings: Settings) -> None:
     install builds), and its models loaded, so latency measures answering only."""
     from qa.engines import engine_for
 
-    engine_for(settings).ingest()
-    engine_for(settings).warm_up()
+    engine = engine_for(settings)
+    engine.ingest()
+    engine.warm_up()
 
 
 def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:

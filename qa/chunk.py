@@ -118,16 +118,21 @@ def chunk_id(source: str, doc_hash: str, index: int) -> str:
     return f"{hashlib.sha1(source.encode()).hexdigest()[:10]}-{doc_hash[:12]}-{index}"
 
 
+def neighbour_id(chunk: str, step: int) -> str | None:
+    """The id of the chunk `step` places after this one in its file (before it for a negative step); None for an id
+    of no file or a place before the file's first chunk. A place past the file's last chunk gets an id no chunk has."""
+    head, _, i = chunk.rpartition("-")
+    return f"{head}-{int(i) + step}" if head and i.isdigit() and int(i) + step >= 0 else None
+
+
 def previous_id(chunk: str) -> str | None:
     """The id of the chunk just before this one in its file (None for a file's first chunk)."""
-    head, _, i = chunk.rpartition("-")
-    return f"{head}-{int(i) - 1}" if head and i.isdigit() and int(i) > 0 else None
+    return neighbour_id(chunk, -1)
 
 
 def next_id(chunk: str) -> str | None:
     """The id the chunk just after this one in its file has, if there is one (None for an id of no file)."""
-    head, _, i = chunk.rpartition("-")
-    return f"{head}-{int(i) + 1}" if head and i.isdigit() else None
+    return neighbour_id(chunk, 1)
 
 
 def page_at(pages: tuple[int, ...], offset: int) -> int:

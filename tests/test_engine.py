@@ -257,13 +257,15 @@ def test_a_pronoun_answer_stands_when_reading_again_names_no_one_in_the_document
 
 
 def test_bare_pronoun_and_the_chunk_before():
-    from qa.chunk import chunk_id, previous_id
+    from qa.chunk import chunk_id, next_id, previous_id
     from qa.reader import bare_pronoun
 
     assert bare_pronoun("She") and bare_pronoun(" they.") and bare_pronoun('"It"')
     assert not bare_pronoun("Agnes Forbes") and not bare_pronoun("she and I") and not bare_pronoun("")
     assert previous_id(chunk_id("a/b-c.txt", "f" * 40, 3)) == chunk_id("a/b-c.txt", "f" * 40, 2)
     assert previous_id(chunk_id("a.txt", "f" * 40, 0)) is None
+    assert next_id(chunk_id("a/b-c.txt", "f" * 40, 3)) == chunk_id("a/b-c.txt", "f" * 40, 4)
+    assert next_id("no-place") is None and previous_id("") is None
 
 
 def test_a_pronoun_answer_stands_when_its_file_changed_since_it_was_indexed(tmp_path, answer_when_supported):
