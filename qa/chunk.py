@@ -48,6 +48,7 @@ class Chunk:
             "indexed_at": indexed_at,
             "page": self.page,
             "page_breaks": ",".join(map(str, self.breaks)),  # a store's metadata holds scalars only
+            "chunking": CHUNKING,  # how it was cut: an index cut another way is synced on first use
         }
 
 

@@ -14,11 +14,11 @@ from . import answerer, refuse, verify
 from . import claims as cl
 from . import evidence as ev
 from .answer import REFUSAL, Answer, Claim, Event, History, Trace, normalise_question, require_question
-from .chunk import next_id, previous_id
+from .chunk import CHUNKING, next_id, previous_id
 from .cite import MARKER, document_text, from_sentence
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import ConfigError, IndexUnavailableError, QAError
+from .errors import ConfigError, CorpusError, IndexUnavailableError, QAError
 from .index import Hit, Index
 from .ingest import IngestReport, Progress, sync
 from .llm import LLM, make_llm
@@ -100,15 +100,31 @@ class Engine:
             return report
 
     def ensure_index(self) -> None:
-        """Build the index on first use; after a crash or another writer, bring the keyword side in step."""
+        """Build the index on first use; after a crash or another writer, bring the keyword side in step; and
+        when the index holds chunks an earlier version of qa cut another way (chunk.CHUNKING), sync it as
+        `ingest` does, so that answers read this version's chunks (a file's hash holds the chunking's version,
+        so every file is cut again once). Files changed since the last ingest are left to `ingest`."""
         with self._lock:
             if self._ready:
                 return
             if self.index.count() == 0:
                 self.ingest()
-            else:
-                self.index.repair()
+                return
+            self.index.repair()
+            if self.cut_another_way():
+                try:
+                    self.ingest()
+                except CorpusError:
+                    pass  # the folder is gone or empty: what the index holds still answers
             self._ready = True
+
+    def cut_another_way(self) -> bool:
+        """Whether the index's chunks were cut by another version of the chunking than this one's (one chunk is
+        read: an ingest cuts every file the same way)."""
+        for source in self.index.sources()[:1]:
+            first = self.index.first_chunks(source, 1)
+            return bool(first) and first[0].meta.get("chunking") != CHUNKING
+        return False
 
     def answer(self, question: str, history: History = (), options: Options | None = None) -> Answer:
         """Answer a question from the documents, or refuse (the last event of answer_stream)."""
