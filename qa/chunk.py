@@ -16,8 +16,9 @@ MIN_TAIL_LINES = 3  # that many such lines ending a page are its link list or fo
 # How documents are cut into chunks, as part of each file's hash in the index (ingest.file_hash): a change here
 # re-indexes every file once. 2: sentences by nltk's English Punkt (text.sentence_pieces), not llama-index's
 # untrained one; 3: without Punkt's breaks after initials and before numbered references (text.punkt_spans);
-# 4: with a break after an initial that a sentence-opening stopword follows ("Baby P. Our reading ...").
-CHUNKING = 4
+# 4: with a break after an initial that a sentence-opening stopword follows ("Baby P. Our reading ...");
+# 5: the same chunks, each with this version in its metadata (pipeline.Engine.cut_another_way reads it).
+CHUNKING = 5
 
 
 @dataclass(frozen=True)
