@@ -40,6 +40,7 @@ class TurnOutcome:
     refused: bool
     right: bool
     query: str
+    first_right: bool = False  # the first claim alone holds an accepted answer (not the points after a phrase)
 
 
 def load(split: str, path: Path = DIALOGUE_SET) -> list[Dialogue]:
@@ -60,7 +61,8 @@ def run_qa(dialogues: list[Dialogue], settings: Settings) -> list[TurnOutcome]:
         for n, (question, golds) in enumerate(d.turns):
             a = answer(question, history=history, settings=settings)
             right = not a.refused and bool(M.contains_gold(strip_markers(a.text), golds))
-            out.append(TurnOutcome(d.id, n, question, a.text, a.refused, right, a.trace.query))
+            first = bool(a.claims) and bool(M.contains_gold(strip_markers(a.claims[0].text), golds))
+            out.append(TurnOutcome(d.id, n, question, a.text, a.refused, right, a.trace.query, first))
             if not a.refused:
                 history.append((question, a.text))
     return out
@@ -74,6 +76,7 @@ def summary(rows: list[TurnOutcome]) -> dict:
         "first_turns_right": sum(r.right for r in rows if r.turn == 0),
         "follow_ups": len(follow),
         "follow_ups_right": sum(r.right for r in follow),
+        "follow_ups_right_in_first_claim": sum(r.first_right for r in follow),
     }
 
 

@@ -36,6 +36,7 @@ def write_reports(out_dir: Path, config: dict, sets: dict[str, Systems]) -> dict
 
 HEADLINE = [
     ("answers right (contains gold)", "contains_gold", "pct"),
+    ("first claim right (contains gold)", "first_claim_right", "pct"),
     ("exact match", "exact_match", "pct"),
     ("token F1", "f1", "pct"),
     ("retrieval hit@3", "hit@3", "pct"),

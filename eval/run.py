@@ -43,6 +43,10 @@ def run_qa(pairs: list[Pair], settings: Settings, progress=None) -> list[Row]:
         row.reader_answer = a.trace.model_answer
         if a.trace.model_answer is not None:
             row.reader_contains = M.contains_gold(a.trace.model_answer, pair.answers) if pair.answers else 0.0
+        # The first claim alone: a name, date or number may have points after it, which the whole text counts.
+        if a.claims and pair.answers:
+            row.first_contains = M.contains_gold(M.strip_markers(a.claims[0].text), pair.answers)
+        row.claims = len(a.claims)
         row.signals, row.confidence, row.supported = a.trace.signals, a.trace.confidence, a.trace.supported
         rows.append(row)
         if progress:
@@ -64,7 +68,9 @@ def run_baseline(pairs: list[Pair], settings: Settings, name: str, progress=None
         b = stock.ask(pair.question, pair.history)
         passages = [(p[0], p[1], p[2]) for p in b.passages]
         cited = [{"source": p[0], "start": p[1], "end": p[2], "quote": p[3]} for p in b.passages]
-        rows.append(score_row(pair, gold, b.text, M.is_refusal(b.text), b.seconds, passages, cited))
+        row = score_row(pair, gold, b.text, M.is_refusal(b.text), b.seconds, passages, cited)
+        row.first_contains = row.contains  # a stock answer is one text, not claims
+        rows.append(row)
         if progress:
             progress()
     return rows

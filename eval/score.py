@@ -33,6 +33,8 @@ class Row:
     supported: bool = False  # the reader's answer passed the support check (before the refusal decision)
     reader_answer: str | None = None  # what the reader found, shown or refused (None: no reader ran)
     reader_contains: float | None = None  # whether that holds a gold answer (None: no reader ran)
+    first_contains: float = 0.0  # whether the answer's first claim alone holds a gold answer
+    claims: int = 0
 
 
 def score_row(
@@ -103,6 +105,8 @@ def summarise(rows: list[Row]) -> dict:
         "f1": _mean([r.f1 for r in ans]),
         "contains_gold": _mean([float(bool(r.contains) and not r.refused) for r in ans]),
         "answers_right": sum(1 for r in ans if r.contains and not r.refused),
+        "first_claim_right": _mean([float(bool(r.first_contains) and not r.refused) for r in ans]),
+        "answers_with_points": sum(1 for r in rows if r.claims > 1),
         "citation_precision": _mean([float(s) for s in cites]),
         "citation_recall": _mean([float(any(r.cited_support)) for r in answered]),
         "refusal_accuracy": _mean([float(r.refused) for r in una]),

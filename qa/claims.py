@@ -14,6 +14,7 @@ Pure functions over the evidence stage's records.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import verify
 from .evidence import Evidence, Sentence
-from .text import DEMONSTRATIVES, THIRD_PERSON, terms, tokens
+from .text import DEMONSTRATIVES, THIRD_PERSON, name_terms, terms, tokens
 
 # Fitted on the synthesis dev split (eval/README.md: a grid over ratio 0.4-0.8, neighbours 0-3, 4 or 6 points,
 # novelty 0.3 or 0.5, within the word budget; the test split was scored once, after).
@@ -36,6 +37,11 @@ MAX_POINTS = 6
 # lost 3. eval/README.md has the sweep.
 SPECIFICITY = 0.5
 POINT_WORDS = (4, 45)  # a sentence shorter or longer than this is not a point (a heading; a paragraph)
+# After a name, date or number (a question asking for one value may have several: "Who will carry out the
+# review?"), a point must score this share of the best sentence's and say what the answer's sentence says of the
+# question (`phrase_terms`). Swept on the captured evidence of the synthesis and factoid dev halves (eval/README.md):
+# 0.5 to 0.8 cover the same key points but one, and the higher, the fewer factoid answers get points at all.
+PHRASE_RATIO = 0.8
 
 _WH = re.compile(r"\b(who|whom|whose|when|where|what|which|how|why)\b\s*(\w+)?(?:\s+(\w+))?(?:\s+(\w+))?", re.I)
 # The words after "what"/"which" (possibly after is/was/the) that ask for one value; after "how", a quantity.
@@ -196,9 +202,12 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
 
 def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,
            ratio: float = POINT_RATIO, first: Sequence[Point] = (),
-           idf: Callable[[str], float] | None = None) -> tuple[list[Point], list[Point]]:  # fmt: skip
+           idf: Callable[[str], float] | None = None, phrase: bool = False
+           ) -> tuple[list[Point], list[Point]]:  # fmt: skip
     """The points after the lead, best first, and those left out for the trace. `first` are points the reader's
     own answer made (its further sentences, each checked against its evidence sentence): they come first.
+    After a `phrase` (the answer is a name, date or number), a point must hold `phrase_terms` and its
+    neighbours are not points for being next to the answer's sentence.
 
     Each next point is the eligible sentence (close enough to the best score, sentence-sized, adding content
     the answer does not hold, within the word budget, verified) with the highest priority: an item of the
@@ -223,7 +232,10 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
         used.add(_key(p.sentence))
         held |= set(terms(p.text)) | set(terms(p.sentence.text))
         words += len(p.text.split())
-    near = neighbours(evidence.ranked, lead, NEIGHBOURS)
+    must = phrase_terms(question, lead, lead_text, idf) if phrase and lead is not None else set()
+    if phrase and not must:
+        return chosen, left  # nothing tells another answer from a sentence on the question's subject
+    near = {} if phrase else neighbours(evidence.ranked, lead, NEIGHBOURS)
     # A neighbour of the answer's sentence is just eligible, after the points that score on their own (the
     # nearer, the earlier); a list holding one carries it as it carries any item.
     pool = [replace(s, score=max(s.score, best.score * ratio * (1 + 0.01 * (NEIGHBOURS + 1 - near[_key(s)]))))
@@ -242,6 +254,8 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             s, text, new, n = c
             if not _sentence_sized(text) or not new:
                 continue
+            if not must <= set(terms(text)) and not (_key(s) in lists and lists[_key(s)][1]):
+                continue  # after a phrase: not on what the question asks (an item of the answer's list is)
             if repeats(new, held):
                 left.append(Point(s, text, "repeats what the answer already says"))
                 continue
@@ -269,6 +283,17 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
         held |= new
         words += n
     return chosen, left
+
+
+def phrase_terms(question: str, lead: Sentence, phrase: str, idf: Callable[[str], float] | None = None) -> set[str]:
+    """What a point after a phrase must hold to answer the question as the phrase does: the question's terms
+    that the phrase's sentence holds, less the phrase's own, its names ("Where was Spectre filmed?" asks of
+    Spectre: a sentence naming Spectre is not a filming place) and the terms more than half the index's chunks
+    hold (idf below log 2: what the documents are about). Empty when the sentence holds nothing of what is asked
+    beyond names, and then nothing tells another answer from another sentence on the same subject."""
+    held = set(terms(question)) & set(terms(lead.text))
+    held -= set(terms(phrase)) | name_terms(question)
+    return {t for t in held if idf is None or idf(t) > math.log(2)}
 
 
 def piece(n: int, text: str) -> str:

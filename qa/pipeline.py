@@ -184,9 +184,10 @@ class Engine:
             draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left, extra, sent = [], [], (), 0
-        if decision.answered and more:
+        if decision.answered:
             lead = draft.sentence(evidence)
-            draft = replace(draft, text=cl.lead_text(draft.text, lead))
+            if more:  # a name, date or number is shown as it is; then any points that answer as it does
+                draft = replace(draft, text=cl.lead_text(draft.text, lead))
             # The lead is verified: it is shown while the other passages are checked for points.
             yield Event("claim", claim=claim(1, draft.text, lead))
             sent = 1
@@ -200,7 +201,8 @@ class Engine:
                     except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
                         warnings.append(f"The other points come from the first search only: {e}")
                     pool = self.whole_lists(retrieval, pool, lead, draft.text, (*earlier, *extra))
-                chosen, left = cl.points(rw.question, lead, draft.text, pool, first=said, idf=self.idf())
+                ratio = cl.POINT_RATIO if more else cl.PHRASE_RATIO
+                chosen, left = cl.points(rw.question, lead, draft.text, pool, ratio, said, self.idf(), not more)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:

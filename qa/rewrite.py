@@ -12,7 +12,7 @@ from .answer import REFUSAL
 from .cite import MARKER
 from .errors import BackendError
 from .llm import LLM, Prompt
-from .text import DEMONSTRATIVES, THIRD_PERSON, stopwords, terms
+from .text import CAPITALISED, DEMONSTRATIVES, THIRD_PERSON, stopwords, terms
 
 CONDENSE_SCHEMA = {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"]}
 CONDENSE_SYSTEM = (
@@ -89,7 +89,7 @@ def _points_back(question: str) -> bool:
     "then"/"there" points back."""
     for m in _PRONOUN.finditer(question):
         word = m.group(0).lower()
-        names = [n for n in _CAPITALISED.finditer(question[: m.start()]) if n.start() > 0]
+        names = [n for n in CAPITALISED.finditer(question[: m.start()]) if n.start() > 0]
         if word in _SUBJECTS:
             # A subject pronoun means a name before it when a clause of its own begins between them ("Baby P when
             # he died"); in the name's own clause it is someone else ("Which earlier Bond film had he directed?":
@@ -165,7 +165,6 @@ _CLAUSE = re.compile(r"\b(when|whenever|while|after|before|because|since|until|t
 # "the" before a lowercase word: a common noun's description ("the letter"); a name's ("the Royal Albert Hall")
 # identifies itself.
 _DEFINITE = re.compile(r"\b[Tt]he\s+[a-z]")
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 
 def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
@@ -178,7 +177,7 @@ def carry_subject(question: str, history: Sequence[tuple[str, str]]) -> str:
         return question
     prev_q, prev_a = history[-1][0], _answered(history)
     names = [
-        n for n in _CAPITALISED.findall(f"{prev_q} . {prev_a[:200]}") if n.split()[0].lower() not in stopwords()
+        n for n in CAPITALISED.findall(f"{prev_q} . {prev_a[:200]}") if n.split()[0].lower() not in stopwords()
     ]
     if names and all(n.lower() in question.lower() for n in names):
         return question  # the rewrite names them already

@@ -22,6 +22,8 @@ _NUMBER_WORDS = {
     )
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+# A run of capitalised words: a name ("Baby P", "Christine Gilbert"), or a sentence's first word.
+CAPITALISED = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)*")
 
 
 @lru_cache(maxsize=1)
@@ -87,6 +89,16 @@ def terms(text: str) -> list[str]:
         t = t.split("'")[0]
         if t and t not in stops and (len(t) > 1 or t.isdigit()):
             out.append(stem(t))
+    return out
+
+
+def name_terms(text: str) -> set[str]:
+    """The content terms of the names a text holds: its capitalised words, but for the first word of the text
+    ("Where was Spectre filmed?" names Spectre)."""
+    out: set[str] = set()
+    for m in CAPITALISED.finditer(text):
+        words = m.group().split()
+        out.update(terms(" ".join(words[1:] if m.start() == 0 else words)))
     return out
 
 

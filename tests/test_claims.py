@@ -6,6 +6,7 @@ import qa.refuse
 from qa.answer import REFUSAL
 from qa.cite import document_text, is_exact
 from qa.claims import (
+    PHRASE_RATIO,
     WORD_BUDGET,
     answer_list,
     asks_overview,
@@ -14,6 +15,7 @@ from qa.claims import (
     lead_text,
     list_scores,
     parts,
+    phrase_terms,
     piece,
     plain,
     points,
@@ -193,6 +195,55 @@ def test_the_answers_list_comes_before_sentences_that_score_on_their_own(monkeyp
     shown, left = points("What did the review find?", lead, lead.text, ev, idf=idf)
     assert [p.text for p in shown] == ["Doctors failed to follow procedures on injuries."]
     assert (about, "over the answer's word budget") in [(p.sentence, p.reason) for p in left]
+
+
+def test_after_a_phrase_a_point_says_what_the_answers_sentence_says_of_the_question():
+    question = "Who will carry out the review of Haringey?"
+    lead = _s("The health inspectorate will carry out the review, the minister said.", 0, 0.9)
+    ranked = (
+        lead,
+        _s("The police inspectorate will also carry out the review.", 80, 0.85),  # another answer
+        _s("The review in Haringey was welcomed by the council's leader.", 150, 0.85),  # the subject, not who
+        _s("Inspectors will carry out the review in the spring.", 220, 0.6),  # below PHRASE_RATIO of the best
+    )
+    ev = Evidence(tuple(terms(question)), ranked, ranked, 0.0)
+    # The question's terms the answer's sentence holds, less the phrase's own and the question's names.
+    assert phrase_terms(question, lead, "The health inspectorate") == {"carri", "review"}
+    shown, _ = points(question, lead, "The health inspectorate", ev, PHRASE_RATIO, phrase=True)
+    assert [p.text for p in shown] == ["The police inspectorate will also carry out the review."]
+    # Terms more than half the chunks hold say what the documents are about, not what is asked.
+    common = {"carri": 3.0, "review": 0.2}
+    assert phrase_terms(question, lead, "The health inspectorate", common.get) == {"carri"}
+    # An answer's sentence that holds nothing asked but the question's names: no points (the premiere in London
+    # is not where the film was made, and a sentence naming the film is not another place).
+    premiere = _s("Spectre had its world premiere in London.", 0, 0.9)
+    assert phrase_terms("Where was Spectre filmed?", premiere, "London") == set()
+    spectre = (premiere, _s("Spectre was filmed in Rome and Mexico City.", 50, 0.88))
+    ev = Evidence(("spectr", "film"), spectre, spectre, 0.0)
+    assert points("Where was Spectre filmed?", premiere, "London", ev, PHRASE_RATIO, phrase=True) == ([], [])
+
+
+def test_a_phrase_is_streamed_first_and_then_the_other_answers_the_documents_give(tmp_path, monkeypatch):
+    _pass_every_supported_answer(monkeypatch)
+    e = _engine_over(tmp_path, {
+        "a.txt": "The health inspectorate will carry out the review of the council.",
+        "b.txt": "The police inspectorate will also carry out the review.",
+        "c.txt": "The review was welcomed by the leader of the council.",
+        **{f"other{i}.txt": f"Filler text number {i} about the weather and the trains." for i in range(4)},
+    })  # fmt: skip
+    llm = ScriptedLLM('{"answer": "The health inspectorate", "sentence": 0}')
+    events = list(e.answer_stream("Who will carry out the review?", options=Options.of(e.settings, llm=llm)))
+    kinds = [ev.kind for ev in events]
+    claims = [ev.claim for ev in events if ev.kind == "claim"]
+    assert [c.text for c in claims] == ["The health inspectorate [1]",
+                                        "The police inspectorate will also carry out the review. [2]"]  # fmt: skip
+    # The phrase is shown before the other passages are checked.
+    checking = next(i for i, ev in enumerate(events) if ev.kind == "status" and "other passages" in ev.text)
+    assert kinds.index("claim") < checking
+    a = events[-1].answer
+    assert a.claims == tuple(claims) and [c.source for c in a.citations] == ["a.txt", "b.txt"]
+    for c in a.citations:
+        assert is_exact(c, document_text(c.source, e.settings.docs_dir))
 
 
 def test_the_lead_is_the_sentences_own_words_unless_the_answer_says_the_same_in_them():
