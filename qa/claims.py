@@ -296,9 +296,12 @@ def phrase_terms(question: str, lead: Sentence, phrase: str, idf: Callable[[str]
     return {t for t in held if idf is None or idf(t) > math.log(2)}
 
 
+ITEM_BREAK = "\n- "  # what comes before each point in an answer's text
+
+
 def piece(n: int, text: str) -> str:
     """Claim n's (0-based) part of the answer's text: the lead as it is, each point a list item after it."""
-    return f"\n- {text}" if n else text
+    return f"{ITEM_BREAK}{text}" if n else text
 
 
 _ITEM = re.compile(r"^\s*(?:[•·*\-–—]|\d{1,2}[.)])\s")

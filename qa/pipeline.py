@@ -138,6 +138,7 @@ class Engine:
         options = options or Options.of(self.settings)
         llm = self.llm if options.llm is DEFAULT else options.llm
         require_question(question)
+        history = as_answered(history)
         q, warnings = normalise_question(question, options.max_question_chars)
         if len(asked := cl.parts(q)) > 1:
             yield from self.compound(question, asked, history, options, warnings)
@@ -375,6 +376,13 @@ class Engine:
         did not rank."""
         more = self.beyond(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources, (*retrieval.fused, *earlier))
         return more, self.evidence(retrieval, (*earlier, *more))
+
+
+def as_answered(history: History) -> History:
+    """The conversation as its turns answered: a turn that asked for a name, date or number answered with its
+    phrase (its first claim). The points after a phrase are other passages on the question, and their names would
+    pull a follow-up elsewhere ("Where was the toddler from?" after a date whose points named a minister)."""
+    return tuple((q, a.split(cl.ITEM_BREAK, 1)[0] if cl.wants_phrase(q) else a) for q, a in history)
 
 
 def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Evidence, draft: answerer.Draft,

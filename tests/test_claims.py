@@ -246,6 +246,21 @@ def test_a_phrase_is_streamed_first_and_then_the_other_answers_the_documents_giv
         assert is_exact(c, document_text(c.source, e.settings.docs_dir))
 
 
+def test_a_turn_that_asked_for_a_phrase_is_carried_in_the_conversation_as_its_phrase(tmp_path):
+    from qa.pipeline import as_answered
+
+    dated = join(["August 3, 2007 [1]", "British children's secretary Ed Balls has ordered an inquiry. [2]"])
+    found = join(["Staff failed to act. [1]", "Doctors failed to act. [2]"])
+    history = [("When did Baby P die?", dated), ("What did the review find?", found)]
+    # An open question's answer is its lead and points; a phrase's points are other passages on the question.
+    assert as_answered(history) == (("When did Baby P die?", "August 3, 2007 [1]"), history[1])
+    e = _engine_over(tmp_path, {"a.txt": "The toddler lived in Tottenham with his mother."})
+    llm = ScriptedLLM('{"question": "Where was the toddler from?"}', '{"answer": "Tottenham", "sentence": 0}')
+    e.answer("Where was he from?", history=history[:1], options=Options.of(e.settings, llm=llm))
+    rewrite_prompt = llm.prompts[0].user
+    assert "August 3, 2007" in rewrite_prompt and "Ed Balls" not in rewrite_prompt
+
+
 def test_the_lead_is_the_sentences_own_words_unless_the_answer_says_the_same_in_them():
     s = _s("The first review revealed the council should not have used family friends as carers.", 0, 0.9)
     # Shorter, in the sentence's words and saying as much: the answer leads.
