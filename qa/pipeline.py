@@ -187,7 +187,8 @@ class Engine:
         chosen, left, extra, sent = [], [], (), 0
         if decision.answered:
             lead = draft.sentence(evidence)
-            if more:  # a name, date or number is shown as it is; then any points that answer as it does
+            # An open question's answer leads in its sentence's words; a name, date or number is shown as it is.
+            if more:
                 draft = replace(draft, text=cl.lead_text(draft.text, lead))
             # The lead is verified: it is shown while the other passages are checked for points.
             yield Event("claim", claim=claim(1, draft.text, lead))
@@ -382,7 +383,7 @@ def as_answered(history: History) -> History:
     """The conversation as its turns answered: a turn that asked for a name, date or number answered with its
     phrase (its first claim). The points after a phrase are other passages on the question, and their names would
     pull a follow-up elsewhere ("Where was the toddler from?" after a date whose points named a minister)."""
-    return tuple((q, a.split(cl.ITEM_BREAK, 1)[0] if cl.wants_phrase(q) else a) for q, a in history)
+    return tuple((q, (a or "").split(cl.ITEM_BREAK, 1)[0] if cl.wants_phrase(q) else a) for q, a in history)
 
 
 def make_trace(question: str, rw: Rewrite, retrieval: Retrieval, evidence: ev.Evidence, draft: answerer.Draft,
