@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -202,12 +202,12 @@ def lead_text(answer: str, sentence: Sentence | None) -> str:
 
 def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evidence,
            ratio: float = POINT_RATIO, first: Sequence[Point] = (),
-           idf: Callable[[str], float] | None = None, phrase: bool = False
+           idf: Callable[[str], float] | None = None, must: Collection[str] | None = None
            ) -> tuple[list[Point], list[Point]]:  # fmt: skip
     """The points after the lead, best first, and those left out for the trace. `first` are points the reader's
     own answer made (its further sentences, each checked against its evidence sentence): they come first.
-    After a `phrase` (the answer is a name, date or number), a point must hold `phrase_terms` and its
-    neighbours are not points for being next to the answer's sentence.
+    After a phrase (the answer is a name, date or number), `must` is its `phrase_terms`: a point must hold
+    them (none when they are empty), and the answer's neighbours are not points for being next to its sentence.
 
     Each next point is the eligible sentence (close enough to the best score, sentence-sized, adding content
     the answer does not hold, within the word budget, verified) with the highest priority: an item of the
@@ -232,7 +232,8 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
         used.add(_key(p.sentence))
         held |= set(terms(p.text)) | set(terms(p.sentence.text))
         words += len(p.text.split())
-    must = phrase_terms(question, lead, lead_text, idf) if phrase and lead is not None else set()
+    phrase = must is not None
+    must = set(must or ())
     if phrase and not must:
         return chosen, left  # nothing tells another answer from a sentence on the question's subject
     near = {} if phrase else neighbours(evidence.ranked, lead, NEIGHBOURS)
@@ -254,7 +255,8 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             s, text, new, n = c
             if not _sentence_sized(text) or not new:
                 continue
-            if not must <= set(terms(text)) and not (_key(s) in lists and lists[_key(s)][1]):
+            listed = _key(s) in lists and lists[_key(s)][1]  # an item of the answer's list
+            if not listed and not must <= set(terms(text)):
                 continue  # after a phrase: not on what the question asks (an item of the answer's list is)
             if repeats(new, held):
                 left.append(Point(s, text, "repeats what the answer already says"))
@@ -267,7 +269,7 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
             if idf is not None:
                 adds = new - held  # not empty: the share of new terms passed NOVELTY
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY
-            rank = (_key(s) in lists and lists[_key(s)][1], priority)  # the answer's list before the rest
+            rank = (listed, priority)  # the answer's list before the rest
             if rank > top:
                 pick, top = c, rank
         if pick is None:

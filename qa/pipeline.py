@@ -193,18 +193,21 @@ class Engine:
             # The lead is verified: it is shown while the other passages are checked for points.
             yield Event("claim", claim=claim(1, draft.text, lead))
             sent = 1
-            yield Event("status", "Checking the other passages…")
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
+            idf = self.idf()
+            # After a phrase, what another answer must hold; when nothing, there are no other passages to check.
+            must = None if more or lead is None else cl.phrase_terms(rw.question, lead, draft.text, idf)
             with clock("points"):
                 pool = evidence
-                if lead is not None:
+                if lead is not None and must != set():
+                    yield Event("status", "Checking the other passages…")
                     try:
                         extra, pool = self.widened(retrieval, lead, options.sources, earlier)
                     except IndexUnavailableError as e:  # the lead is already shown: keep it, and say what failed
                         warnings.append(f"The other points come from the first search only: {e}")
                     pool = self.whole_lists(retrieval, pool, lead, draft.text, (*earlier, *extra))
                 ratio = cl.POINT_RATIO if more else cl.PHRASE_RATIO
-                chosen, left = cl.points(rw.question, lead, draft.text, pool, ratio, said, self.idf(), not more)
+                chosen, left = cl.points(rw.question, lead, draft.text, pool, ratio, said, idf, must)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:

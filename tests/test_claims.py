@@ -209,7 +209,8 @@ def test_after_a_phrase_a_point_says_what_the_answers_sentence_says_of_the_quest
     ev = Evidence(tuple(terms(question)), ranked, ranked, 0.0)
     # The question's terms the answer's sentence holds, less the phrase's own and the question's names.
     assert phrase_terms(question, lead, "The health inspectorate") == {"carri", "review"}
-    shown, _ = points(question, lead, "The health inspectorate", ev, PHRASE_RATIO, phrase=True)
+    shown, _ = points(question, lead, "The health inspectorate", ev, PHRASE_RATIO,
+                       must=phrase_terms(question, lead, "The health inspectorate"))
     assert [p.text for p in shown] == ["The police inspectorate will also carry out the review."]
     # Terms more than half the chunks hold say what the documents are about, not what is asked.
     common = {"carri": 3.0, "review": 0.2}
@@ -220,7 +221,7 @@ def test_after_a_phrase_a_point_says_what_the_answers_sentence_says_of_the_quest
     assert phrase_terms("Where was Spectre filmed?", premiere, "London") == set()
     spectre = (premiere, _s("Spectre was filmed in Rome and Mexico City.", 50, 0.88))
     ev = Evidence(("spectr", "film"), spectre, spectre, 0.0)
-    assert points("Where was Spectre filmed?", premiere, "London", ev, PHRASE_RATIO, phrase=True) == ([], [])
+    assert points("Where was Spectre filmed?", premiere, "London", ev, PHRASE_RATIO, must=set()) == ([], [])
 
 
 def test_a_phrase_is_streamed_first_and_then_the_other_answers_the_documents_give(tmp_path, monkeypatch):
@@ -244,6 +245,21 @@ def test_a_phrase_is_streamed_first_and_then_the_other_answers_the_documents_giv
     assert a.claims == tuple(claims) and [c.source for c in a.citations] == ["a.txt", "b.txt"]
     for c in a.citations:
         assert is_exact(c, document_text(c.source, e.settings.docs_dir))
+
+
+def test_a_phrase_with_nothing_to_tell_another_answer_by_searches_no_further(tmp_path, monkeypatch):
+    _pass_every_supported_answer(monkeypatch)
+    e = _engine_over(tmp_path, {
+        "a.txt": "Spectre had its world premiere in London.",
+        "b.txt": "Spectre was filmed in Rome and Mexico City.",
+        **{f"other{i}.txt": f"Filler text number {i} about the weather and the trains." for i in range(4)},
+    })  # fmt: skip
+    llm = ScriptedLLM('{"answer": "London", "sentence": 0}')
+    events = list(e.answer_stream("Where was Spectre filmed?", options=Options.of(e.settings, llm=llm)))
+    # The premiere's sentence shares only the film's name with the question: no search for other passages.
+    assert not [ev for ev in events if ev.kind == "status" and "other passages" in ev.text]
+    a = events[-1].answer
+    assert [c.text for c in a.claims] == ["London [1]"] and a.trace.widened == ()
 
 
 def test_a_turn_that_asked_for_a_phrase_is_carried_in_the_conversation_as_its_phrase(tmp_path):
