@@ -37,6 +37,7 @@ def write_reports(out_dir: Path, config: dict, sets: dict[str, Systems]) -> dict
 HEADLINE = [
     ("answers right (contains gold)", "contains_gold", "pct"),
     ("first claim right (contains gold)", "first_claim_right", "pct"),
+    ("answers with points after the first claim", "answers_with_points", "int"),
     ("exact match", "exact_match", "pct"),
     ("token F1", "f1", "pct"),
     ("retrieval hit@3", "hit@3", "pct"),
