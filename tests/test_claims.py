@@ -152,11 +152,14 @@ def test_a_point_that_adds_rare_terms_comes_before_one_that_restates_in_common_w
     assert [(p.sentence, p.reason) for p in left] == [(generic, "over the answer's word budget")]
 
 
-def test_list_items_carry_their_list_score():
+def test_list_items_carry_their_introductions_score_not_their_best_siblings():
     intro = _s("The review revealed:", 0, 0.9)
     items = [_s("- poor supervision of staff.", 21, 0.3), _s("- doctors failed to act.", 50, 0.1)]
     scores = list_scores([intro, *items])
     assert scores[("a.txt", 21)] == scores[("a.txt", 50)] == 0.9
+    # Without an introduction that answers, one item sharing the question's words does not lift its siblings.
+    failings = [_s("- doctors missed the non-accidental injuries.", 0, 0.8), _s("- poor supervision of staff.", 48, 0.3)]
+    assert list_scores(failings) == {("a.txt", 0): 0.8, ("a.txt", 48): 0.3}
 
 
 def test_a_list_one_of_whose_items_says_what_the_answer_says_is_the_answers_list():
@@ -168,7 +171,7 @@ def test_a_list_one_of_whose_items_says_what_the_answer_says_is_the_answers_list
              _s("- Doctors failed to follow procedures on injuries.", 56, 0.1, source="letter.txt")]  # fmt: skip
     ranked = (lead, generic, *items)
     said = frozenset(terms(lead.text))
-    assert list_scores(ranked, lead)[("letter.txt", 56)] == 0.3  # only the list's own best, as before
+    assert list_scores(ranked, lead)[("letter.txt", 56)] == 0.1  # its own score: no introduction answers
     assert list_scores(ranked, lead, said)[("letter.txt", 56)] == 0.9
     ev = Evidence(("review",), ranked, ranked, 0.0)
     shown, _ = points("What did the review find?", lead, lead.text, ev)
