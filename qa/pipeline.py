@@ -121,10 +121,9 @@ class Engine:
     def cut_another_way(self) -> bool:
         """Whether the index's chunks were cut by another version of the chunking than this one's (one chunk is
         read: an ingest cuts every file the same way)."""
-        for source in self.index.sources()[:1]:
-            first = self.index.first_chunks(source, 1)
-            return bool(first) and first[0].meta.get("chunking") != CHUNKING
-        return False
+        sources = self.index.sources()
+        first = self.index.first_chunks(sources[0], 1) if sources else []
+        return bool(first) and first[0].meta.get("chunking") != CHUNKING
 
     def answer(self, question: str, history: History = (), options: Options | None = None) -> Answer:
         """Answer a question from the documents, or refuse (the last event of answer_stream)."""
