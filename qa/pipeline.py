@@ -195,7 +195,7 @@ class Engine:
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             idf = self.idf()
             # After a phrase, what another answer must hold; when nothing, there are no other passages to check.
-            must = None if more or lead is None else cl.phrase_terms(rw.question, lead, draft.text, idf)
+            must = None if more else cl.phrase_terms(rw.question, lead, draft.text, idf) if lead is not None else set()
             with clock("points"):
                 pool = evidence
                 if lead is not None and must != set():
