@@ -194,11 +194,12 @@ class Engine:
             sent = 1
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             idf = self.idf()
-            # After a phrase, what another answer must hold; when nothing, there are no other passages to check.
-            must = None if more else cl.phrase_terms(rw.question, lead, draft.text, idf) if lead is not None else set()
+            must = None  # an open question's points need hold no terms of their own
+            if not more:  # after a phrase, what another answer must hold; when nothing, no other passage is checked
+                must = cl.phrase_terms(rw.question, lead, draft.text, idf) if lead is not None else set()
             with clock("points"):
                 pool = evidence
-                if lead is not None and must != set():
+                if lead is not None and (more or must):
                     yield Event("status", "Checking the other passages…")
                     try:
                         extra, pool = self.widened(retrieval, lead, options.sources, earlier)
