@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DOCS = PROJECT_DIR / "seeds"
 DEFAULT_DATA = PROJECT_DIR / ".qa-data"
+DEFAULT_LLM_STATE = Path.home() / ".cache" / "qa" / "state"
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before an LLM call is abandoned.")
     llm_threads: int = Field(2, gt=0, le=64, description="CPU threads for the local model.")
+    llm_state_dir: Path | None = Field(
+        DEFAULT_LLM_STATE,
+        description="Where the local model keeps its evaluated prompt start (instructions, worked examples) "
+        "between runs, so a new process starts in a second rather than ten.",
+    )
 
     # --- app ---
     host: str = Field("127.0.0.1", description="Address the app binds to.")

@@ -299,3 +299,45 @@ def test_evaluating_a_replys_fixed_keys_in_batches_writes_the_same_reply_in_fewe
         assert evals == []
     finally:
         llm.close()
+
+
+@pytest.mark.slow
+def test_a_new_process_loads_the_evaluated_fixed_start_and_reads_exactly_as_if_it_had_evaluated_it(
+        monkeypatch, tmp_path):  # fmt: skip
+    """Real model: the first instance evaluates the fixed start and writes it to the state folder; a second
+    (as in a new process) loads it instead of evaluating it, and its reply, token by token with the same
+    probabilities, is the first one's. A damaged file is evaluated again and written anew."""
+    from llama_cpp import Llama
+
+    from qa.bundled import DEFAULT_READER, bundled
+    from qa.llm import Prompt
+    from qa.reader import INSTRUCTIONS, SCHEMA, user_turn
+
+    evals = []
+    real_eval = Llama.eval
+    monkeypatch.setattr(Llama, "eval", lambda self, tokens: evals.append(len(tokens)) or real_eval(self, tokens))
+    path = bundled(DEFAULT_READER).path()
+    prompt = Prompt(INSTRUCTIONS, user_turn("Who designed it?", ["The tower was designed by Ana Ruiz in 1961."]))
+
+    def reply():
+        llm = LlamaCppLLM(path, chat=True, state_dir=tmp_path / "state")
+        evals.clear()
+        try:
+            gen = llm.generate(prompt, 24, SCHEMA)
+            return gen, len(llm.anchor(llm._llm, prompt)), list(evals)
+        finally:
+            llm.close()
+
+    first, fixed, evaluated = reply()
+    assert fixed > 50 and evaluated[0] == fixed  # the fixed start, evaluated on its own
+    (state,) = (tmp_path / "state").glob("*.state")
+    size = state.stat().st_size
+    second, _, loaded = reply()
+    assert fixed not in loaded and sum(loaded) < sum(evaluated) - fixed + 1
+    assert second.text == first.text and '"Ana Ruiz"' in first.text
+    assert [(t.text, t.logprob) for t in second.tokens] == [(t.text, t.logprob) for t in first.tokens]
+
+    state.write_bytes(state.read_bytes()[:1000])  # cut short: a disk filled up mid-write, say
+    third, _, again = reply()
+    assert again[0] == fixed and third.text == first.text
+    assert state.stat().st_size == size

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
 import json
+import os
 import re
+import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +19,7 @@ from ..errors import BackendError, ModelError
 from . import sampler
 from .types import TOP_ALTERNATIVES, Prompt, Stream, Token
 
+KEEP_STATES = 8  # evaluated fixed starts kept on disk (two kinds of prompt for each model used)
 PROBES = ("a", "b")  # two user turns that differ at once: their prompts' common start is the fixed start
 
 
@@ -24,8 +29,11 @@ class LlamaCppLLM:
 
     CONTEXTS = 2  # llama.cpp contexts, each keeping the evaluated start of one kind of prompt (reader, rewrite)
 
-    def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 4096) -> None:
+    def __init__(self, path: Path, chat: bool, threads: int = 2, n_ctx: int = 4096,
+                 state_dir: Path | None = None) -> None:  # fmt: skip
         self.path, self.chat, self.threads, self.n_ctx = path, chat, threads, n_ctx
+        # Where each fixed start, once evaluated, is kept for the next process (see _restore); None: nowhere.
+        self.state_dir = state_dir
         self.name = path.name
         self._llm = None
         # Fixed start (Prompt.fixed) -> context, least recently used first. llama.cpp reuses the longest prefix
@@ -88,9 +96,61 @@ class LlamaCppLLM:
         have = sampler.evaluated(ctx)
         if ctx.longest_token_prefix(have, anchor) < len(anchor):
             sampler.cut(ctx, 0)
-            ctx.eval(anchor)
+            if not self._restore(ctx, anchor):
+                ctx.eval(anchor)
+                self._keep(ctx, anchor)
         else:
             sampler.cut(ctx, len(anchor))
+
+    def _state_file(self, anchor: list[int]) -> Path | None:
+        """Where this model's evaluated fixed start is kept between processes: named by everything its numbers
+        depend on (the model file, llama.cpp's version, the threads, the context size and the tokens)."""
+        if self.state_dir is None:
+            return None
+        import llama_cpp
+
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        key = json.dumps([str(self.path.resolve()), stat.st_size, stat.st_mtime_ns, llama_cpp.__version__,
+                          self.threads, self.n_ctx, anchor])  # fmt: skip
+        return self.state_dir / f"{self.path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.state"
+
+    def _restore(self, ctx, anchor: list[int]) -> bool:
+        """Load the fixed start a previous process evaluated (its cache entries as they were written, so every
+        reply is the same as after evaluating it here), rather than spend seconds evaluating it again: the
+        reader's instructions and worked examples are about 850 tokens, 9 s on 2 cores, 0.01 s to load."""
+        path = self._state_file(anchor)
+        if path is None or not path.is_file():
+            return False
+        if sampler.load_start(ctx, path, anchor):
+            with contextlib.suppress(OSError):
+                os.utime(path)  # recently used: kept when older files are pruned
+            return True
+        with contextlib.suppress(OSError):
+            path.unlink()  # truncated or from another build: evaluated again and written anew
+        return False
+
+    def _keep(self, ctx, anchor: list[int]) -> None:
+        """Write the evaluated fixed start for the next process; a folder that cannot be written only costs
+        the next process the evaluation. The newest KEEP_STATES files stay (about 25 MB each for the reader)."""
+        path = self._state_file(anchor)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+            os.close(fd)
+            if sampler.save_start(ctx, Path(tmp), anchor):
+                os.replace(tmp, path)  # whole or not at all, whichever process writes last
+            else:
+                os.unlink(tmp)
+            states = sorted(path.parent.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for old in states[KEEP_STATES:]:
+                old.unlink()
+        except OSError:
+            pass
 
     def close(self) -> None:
         for ctx in {id(c): c for c in [self._llm, *self._contexts.values()] if c is not None}.values():

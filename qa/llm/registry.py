@@ -19,7 +19,7 @@ def _local(settings: Settings) -> LLM:
     from .llamacpp import LlamaCppLLM
 
     model = bundled(settings.llm_model or DEFAULT_READER)
-    return LlamaCppLLM(model.path(), model.chat, settings.llm_threads)
+    return LlamaCppLLM(model.path(), model.chat, settings.llm_threads, state_dir=settings.llm_state_dir)
 
 
 def _gguf(settings: Settings) -> LLM:
@@ -31,7 +31,8 @@ def _gguf(settings: Settings) -> LLM:
     if not path.is_file():
         raise ModelError(f"GGUF model file {path} does not exist.")
     name = path.name.lower()
-    return LlamaCppLLM(path, any(k in name for k in ("instruct", "chat", "-it")), settings.llm_threads)
+    chat = any(k in name for k in ("instruct", "chat", "-it"))
+    return LlamaCppLLM(path, chat, settings.llm_threads, state_dir=settings.llm_state_dir)
 
 
 def _openai(settings: Settings) -> LLM:
@@ -47,7 +48,7 @@ def _openai(settings: Settings) -> LLM:
 
 
 def _model_key(settings: Settings) -> tuple:
-    return (settings.llm_model, settings.llm_threads)
+    return (settings.llm_model, settings.llm_threads, settings.llm_state_dir)
 
 
 BUILT_IN: dict[str, Backend] = {

@@ -8,13 +8,17 @@ llama-cpp-python==0.3.36 (pyproject.toml pins it). The private names, all on `ll
 - `_init_sampler`: where the library builds its sampler chain; overridden to sample with GrammarFirstGreedy.
 - `_model.vocab`, and a LlamaGrammar's `_grammar` and `_root`: what llama.cpp's grammar sampler is built from.
 - `_sampler`: the sampler a context holds; dropped before the context closes (see `release`).
+- `_ctx.ctx` (the llama_context pointer) and `input_ids`: `save_start` and `load_start` write and read the
+  evaluated fixed start with llama.cpp's own sequence-state files, and tell the Llama which tokens it holds.
 - A chat handler calls `create_completion(prompt=tokens, ...)` on the Llama it was given: `prompt_tokens`
   catches that call to learn which tokens a chat prompt becomes, without evaluating anything.
 """
 
 from __future__ import annotations
 
+import ctypes
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +35,31 @@ def cut(ctx, keep: int) -> None:
     if keep < ctx.n_tokens:
         ctx._ctx.kv_cache_seq_rm(-1, keep, -1)
         ctx.n_tokens = keep
+
+
+def save_start(ctx, path: Path, tokens: list[int]) -> bool:
+    """Write the context's evaluated `tokens` (all it holds) to `path` with llama.cpp's sequence-state file:
+    its cache entries, bit for bit, so a context that loads them reads on exactly as this one would."""
+    import llama_cpp
+
+    ids = (llama_cpp.llama_token * len(tokens))(*tokens)
+    return llama_cpp.llama_state_seq_save_file(ctx._ctx.ctx, str(path).encode(), 0, ids, len(tokens)) > 0
+
+
+def load_start(ctx, path: Path, tokens: list[int]) -> bool:
+    """Load `path` into an empty context when it holds exactly `tokens`; otherwise leave the context empty."""
+    import llama_cpp
+
+    out, count = (llama_cpp.llama_token * len(tokens))(), ctypes.c_size_t(0)
+    read = llama_cpp.llama_state_seq_load_file(ctx._ctx.ctx, str(path).encode(), 0, out, len(tokens),
+                                               ctypes.byref(count))  # fmt: skip
+    if not read or count.value != len(tokens) or list(out[: count.value]) != tokens:
+        ctx._ctx.kv_cache_seq_rm(-1, 0, -1)  # whatever a failed load left behind
+        ctx.n_tokens = 0
+        return False
+    ctx.input_ids[: len(tokens)] = tokens
+    ctx.n_tokens = len(tokens)
+    return True
 
 
 def release(ctx) -> None:
