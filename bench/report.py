@@ -65,6 +65,10 @@ def latency_section(rec: dict) -> str:
                f"p50 {r['synthesis_first_claim_p50_s']:.2f} s to the first streamed claim, "
                f"{r['synthesis_whole_answer_p50_s']:.2f} s to the whole answer.", ""]
               if r.get("synthesis_first_claim_p50_s") is not None else []),
+            *([f"A second process's local model is ready in {r['model_restart_s']:.2f} s (loaded, with its "
+               "evaluated fixed start read from the state folder the first run wrote; the warm-up above "
+               "evaluated it).", ""]
+              if r.get("model_restart_s") is not None else []),
         ]
     )
 

@@ -366,10 +366,13 @@ class Engine:
         its own (an empty query)."""
         return self.beyond(query, EARLIER_CHUNKS, sources, retrieval.fused) if query else ()
 
-    def beyond(self, query: str, k: int, sources: tuple[str, ...] | None, have: Sequence[Hit]) -> tuple[Hit, ...]:
-        """The first k chunks a further query retrieves, less those already held."""
+    def beyond(self, query: str, k: int, sources: tuple[str, ...] | None, have: Sequence[Hit],
+               new: bool = False) -> tuple[Hit, ...]:  # fmt: skip
+        """The first k chunks a further query retrieves, less those already held; with `new`, the first k it
+        retrieves that are not held (as many as there are, however many held ones rank above them)."""
         held = {h.id for h in have}
-        return tuple(h for h in self.retriever.retrieve(query, k, sources).fused if h.id not in held)
+        found = self.retriever.retrieve(query, k + len(held) if new else k, sources).fused
+        return tuple(h for h in found if h.id not in held)[:k]
 
     def widened(self, retrieval: Retrieval, lead: ev.Sentence, sources: tuple[str, ...] | None,
                 earlier: Sequence[Hit] = ()) -> tuple[tuple[Hit, ...], ev.Evidence]:  # fmt: skip
@@ -378,7 +381,8 @@ class Engine:
         those chunks, for the trace. The lead names what the answer is about in the documents' own words, so it
         finds passages that say more of it (a summary elsewhere in the text) that the question's words alone
         did not rank."""
-        more = self.beyond(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources, (*retrieval.fused, *earlier))
+        more = self.beyond(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources, (*retrieval.fused, *earlier),
+                           new=True)
         return more, self.evidence(retrieval, (*earlier, *more))
 
 
