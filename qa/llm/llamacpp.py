@@ -96,9 +96,10 @@ class LlamaCppLLM:
         have = sampler.evaluated(ctx)
         if ctx.longest_token_prefix(have, anchor) < len(anchor):
             sampler.cut(ctx, 0)
-            if not self._restore(ctx, anchor):
+            state = self._state_file(anchor)
+            if not self._restore(ctx, anchor, state):
                 ctx.eval(anchor)
-                self._keep(ctx, anchor)
+                self._keep(ctx, anchor, state)
         else:
             sampler.cut(ctx, len(anchor))
 
@@ -117,11 +118,11 @@ class LlamaCppLLM:
                           self.threads, self.n_ctx, anchor])  # fmt: skip
         return self.state_dir / f"{self.path.stem}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.state"
 
-    def _restore(self, ctx, anchor: list[int]) -> bool:
+    def _restore(self, ctx, anchor: list[int], path: Path | None) -> bool:
         """Load the fixed start a previous process evaluated (its cache entries as they were written, so every
         reply is the same as after evaluating it here), rather than spend seconds evaluating it again: the
-        reader's instructions and worked examples are about 850 tokens, 9 s on 2 cores, 0.01 s to load."""
-        path = self._state_file(anchor)
+        reader's instructions and worked examples are about 850 tokens, 9 s on 2 cores, 0.01 s to load. `path`
+        is its `_state_file`."""
         if path is None or not path.is_file():
             return False
         if sampler.load_start(ctx, path, anchor):
@@ -132,20 +133,22 @@ class LlamaCppLLM:
             path.unlink()  # truncated or from another build: evaluated again and written anew
         return False
 
-    def _keep(self, ctx, anchor: list[int]) -> None:
-        """Write the evaluated fixed start for the next process; a folder that cannot be written only costs
-        the next process the evaluation. The newest KEEP_STATES files stay (about 25 MB each for the reader)."""
-        path = self._state_file(anchor)
+    def _keep(self, ctx, anchor: list[int], path: Path | None) -> None:
+        """Write the evaluated fixed start to `path` (its `_state_file`) for the next process; a folder that
+        cannot be written only costs the next process the evaluation. The newest KEEP_STATES files stay (about
+        25 MB each for the reader)."""
         if path is None:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
             os.close(fd)
-            if sampler.save_start(ctx, Path(tmp), anchor):
-                os.replace(tmp, path)  # whole or not at all, whichever process writes last
-            else:
-                os.unlink(tmp)
+            try:  # as uploads.store_upload writes a file: whole or not at all, whichever process writes last
+                if sampler.save_start(ctx, Path(tmp), anchor):
+                    os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)  # a failed or partial write leaves nothing behind
             states = sorted(path.parent.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
             for old in states[KEEP_STATES:]:
                 old.unlink()
