@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     llm_state_dir: Path | None = Field(
         DEFAULT_LLM_STATE,
         description="Where the local model keeps its evaluated prompt start (instructions, worked examples) "
-        "between runs, so a new process starts in a second rather than ten.",
+        "between runs, so a new process starts in a second rather than ten; empty or 'off': nowhere.",
     )
 
     # --- app ---
@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address `qa serve` binds to; beyond loopback it needs api_key.")
     api_port: int = Field(8000, gt=0, lt=65536, description="Port `qa serve` listens on.")
     api_key: SecretStr | None = Field(None, description="Bearer token `qa serve` requires of every request.")
+
+    @field_validator("llm_state_dir", mode="before")
+    @classmethod
+    def _no_state_dir(cls, value):
+        """An empty value (`QA_LLM_STATE_DIR=`) or "off" keeps nothing on disk; read as a path, an empty value
+        would be the working folder, and each run would leave 25 MB files wherever qa was started."""
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
 
     def index_key(self) -> tuple:
         """The settings that decide what the index holds; a change needs a separate index."""

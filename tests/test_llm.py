@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.config import Settings
 from qa.llm import LlamaCppLLM
 
 
@@ -341,3 +342,22 @@ def test_a_new_process_loads_the_evaluated_fixed_start_and_reads_exactly_as_if_i
     third, _, again = reply()
     assert again[0] == fixed and third.text == first.text
     assert state.stat().st_size == size
+
+
+@pytest.mark.parametrize("value", ["", "off", "None"])
+def test_an_empty_or_off_state_dir_keeps_nothing_on_disk(monkeypatch, tmp_path, value):
+    """QA_LLM_STATE_DIR empty or "off" turns the kept fixed start off: read as a path, an empty value would be
+    the working folder, and every run would leave 25 MB state files wherever qa was started."""
+    from qa.llm.registry import BUILT_IN
+
+    model = tmp_path / "tiny.gguf"
+    model.write_bytes(b"GGUF")  # named, never loaded
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QA_LLM_STATE_DIR", value)
+    settings = Settings(llm="gguf", llm_model=str(model))
+    assert settings.llm_state_dir is None
+    llm = BUILT_IN["gguf"].build(settings)
+    assert llm.state_dir is None and llm._state_file([1, 2, 3]) is None
+    monkeypatch.setenv("QA_LLM_STATE_DIR", str(tmp_path / "kept"))
+    kept = BUILT_IN["gguf"].build(Settings(llm="gguf", llm_model=str(model)))
+    assert kept._state_file([1, 2, 3]).parent == tmp_path / "kept"
