@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 
 from . import answerer, refuse, verify
 from . import claims as cl
@@ -183,14 +184,24 @@ class Engine:
         if not decision.supported and settle and (whole := answerer.settling(draft, evidence, q, settle)):
             draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
-        chosen, left, extra, sent = [], [], (), 0
+        chosen, left, extra, sent, lead_before = [], [], (), 0, None
         if decision.answered:
             lead = draft.sentence(evidence)
             # An open question's answer leads in its sentence's words; a name, date or number is shown as it is.
             if more:
                 draft = replace(draft, text=cl.lead_text(draft.text, lead))
+                # A lead that is its sentence and opens with a pronoun ("Her killing ...") is shown after the
+                # sentence the pronoun points to, the two cited as one passage.
+                if lead is not None and draft.text == cl.plain(lead.text):
+                    lead_before = cl.antecedent(lead, evidence.ranked)
+                    both = cut_passage(self.settings.docs_dir, lead_before, lead) if lead_before is not None else None
+                    if both is None:
+                        lead_before = None
+                    else:
+                        evidence = replace(evidence, shown=tuple(both if s == lead else s for s in evidence.shown))
+                        draft = replace(draft, text=f"{cl.plain(lead_before.text)} {draft.text}")
             # The lead is verified: it is shown while the other passages are checked for points.
-            yield Event("claim", claim=claim(1, draft.text, lead))
+            yield Event("claim", claim=claim(1, draft.text, draft.sentence(evidence)))
             sent = 1
             said = [cl.Point(evidence.shown[i - 1], cl.lead_text(text, evidence.shown[i - 1])) for text, i in draft.more]
             idf = self.idf()
@@ -207,7 +218,7 @@ class Engine:
                         warnings.append(f"The other points come from the first search only: {e}")
                     pool = self.whole_lists(retrieval, pool, lead, draft.text, (*earlier, *extra))
                 ratio = cl.POINT_RATIO if more else cl.PHRASE_RATIO
-                chosen, left = cl.points(rw.question, lead, draft.text, pool, ratio, said, idf, must)
+                chosen, left = cl.points(rw.question, lead, draft.text, pool, ratio, said, idf, must, lead_before)
         trace = make_trace(question, rw, retrieval, evidence, draft, decision, llm, clock.done(), left, extra, earlier)
         final = compose(trace, evidence, draft, decision, options.top_k, tuple(warnings), chosen)
         for c in final.claims[sent:]:
@@ -329,14 +340,8 @@ class Engine:
                 found = [replace(x, chunk_rank=s.chunk_rank) for x in last[-(k - len(found)):]] + found
         if not found:
             return (), None
-        try:
-            text = document_text(s.source, self.settings.docs_dir)
-        except (OSError, ValueError, QAError):
-            return (), None
-        if any(text[x.start : x.end] != x.text for x in (*found, s)):
-            return (), None  # the file changed since it was indexed
-        start = found[0].start
-        return tuple(found), replace(s, text=text[start : s.end], start=start, page=found[0].page)
+        whole = cut_passage(self.settings.docs_dir, *found, s)
+        return (tuple(found), whole) if whole is not None else ((), None)
 
     def whole_lists(self, retrieval: Retrieval, pool: ev.Evidence, lead: ev.Sentence, said: str,
                     more: Sequence[Hit] = ()) -> ev.Evidence:  # fmt: skip
@@ -384,6 +389,20 @@ class Engine:
         more = self.beyond(f"{retrieval.query} {lead.text}", LEAD_CHUNKS, sources, (*retrieval.fused, *earlier),
                            new=True)
         return more, self.evidence(retrieval, (*earlier, *more))
+
+
+def cut_passage(docs_dir: Path, *sentences: ev.Sentence) -> ev.Sentence | None:
+    """The last of these sentences (next to each other in one document) as the passage from the first one's start
+    to its own end, its exact text read from the document; None when the document no longer holds each sentence
+    where the index says (it changed since it was indexed)."""
+    first, last = sentences[0], sentences[-1]
+    try:
+        text = document_text(first.source, docs_dir)
+    except (OSError, ValueError, QAError):
+        return None
+    if any(x.source != first.source or text[x.start : x.end] != x.text for x in sentences):
+        return None
+    return replace(last, text=text[first.start : last.end], start=first.start, page=first.page)
 
 
 def as_answered(history: History) -> History:

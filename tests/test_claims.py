@@ -9,6 +9,7 @@ from qa.claims import (
     PHRASE_RATIO,
     WORD_BUDGET,
     answer_list,
+    antecedent,
     asks_overview,
     central,
     join,
@@ -21,6 +22,7 @@ from qa.claims import (
     points,
     wants_phrase,
 )
+from qa.config import Settings
 from qa.display import plain_why
 from qa.evidence import Evidence, Sentence
 from qa.memory import MemoryIndex
@@ -565,3 +567,44 @@ def test_an_overview_cites_each_documents_central_sentence_without_asking_the_re
     assert len(many.claims) == OVERVIEW_DOCUMENTS and "first 6 of" in many.warnings[0]
     why = plain_why(many)
     assert why.startswith("For an overview, read the first") and "left out" not in why
+
+
+def test_a_sentence_that_opens_with_a_pronoun_points_to_the_sentence_just_before_it():
+    def s(text, start):
+        return Sentence("a.txt", "a", text, start, start + len(text), "a.txt#0", 0)
+
+    first = s("The inquiry into the council was published in May.", 0)
+    her = s("Her killing led to a public inquiry.", 52)
+    other = s("The bridge opened to traffic in 1932.", 200)
+    assert antecedent(her, [other, first, her]) == first
+    assert antecedent(first, [first, her]) is None  # it stands alone
+    assert antecedent(s("Her killing led to a public inquiry.", 120), [first]) is None  # not next to it
+    assert antecedent(her, [s("Contents", 40), her]) is None  # a heading says nothing a reader can lean on
+
+
+def test_a_lead_that_opens_with_a_pronoun_is_shown_after_the_sentence_it_points_to(tmp_path, monkeypatch):
+    """"Her killing ..." alone, in an answer on what changed, reads as if it spoke of what the question names:
+    the lead is shown after the sentence that names her, the two cited as one exact passage, and that sentence
+    is not a point again."""
+    _pass_every_supported_answer(monkeypatch)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "case.txt").write_text(
+        "The council reviewed its children's services in 2009. It was the second tragedy in the borough after "
+        "the murder of Anna Lee by her guardians in 2000. Her killing resulted in a public inquiry and a radical "
+        "change in child protection policies. The new director of services started work in May 2009.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(docs_dir=docs, data_dir=tmp_path / "data", llm="extractive")
+    llm = ScriptedLLM('{"answer": "a radical change in child protection policies", "sentence": 0}')
+    e = Engine(settings, embedder=HashEmbedder(), llm=llm, index=MemoryIndex())
+    events = list(e.answer_stream("What changed in child protection after the tragedy?"))
+    lead = next(ev.claim for ev in events if ev.kind == "claim")
+    said = ("It was the second tragedy in the borough after the murder of Anna Lee by her guardians in 2000. Her "
+            "killing resulted in a public inquiry and a radical change in child protection policies.")
+    assert lead.text == f"{said} [1]"
+    (c,) = lead.citations
+    assert c.quote == said and is_exact(c, document_text("case.txt", docs))
+    a = events[-1].answer
+    assert a.claims[0] == lead
+    assert not any("It was the second tragedy" in claim.text for claim in a.claims[1:])
