@@ -161,8 +161,8 @@ def antecedent(s: Sentence, sentences: Sequence[Sentence]) -> Sentence | None:
     points covered with and without it, at 1.9 words more per answer (eval/README.md)."""
     if _stands_alone(s.text):
         return None
-    near = [x for x in sentences if x.source == s.source and x.end <= s.start and s.start - x.end <= ADJACENT]
-    before = max(near, key=lambda x: x.end, default=None)
+    near = neighbours(sentences, s, 1)
+    before = next((x for x in sentences if _key(x) in near and x.start < s.start), None)
     return before if before is not None and _sentence_sized(plain(before.text)) else None
 
 
