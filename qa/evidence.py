@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .text import sentence_spans, terms
+from .text import ended, sentence_spans, terms
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,23 @@ def score(
 
 
 def context(ranked: Sequence[Sentence], n: int) -> list[Sentence]:
-    """The reader's evidence: the n best sentences, in document order so each reads in its context."""
-    return sorted(ranked[:n], key=lambda s: (s.chunk_rank, s.source, s.start))
+    """The reader's evidence: the n best sentences, in document order so each reads in its context.
+
+    A line that is not a sentence (a heading, a name, an address line) and whose content terms all occur in a
+    sentence chosen with it is left out, and the next-best sentence takes its place: it gives the reader no word
+    that sentence does not, only a second place to name. A small reader shown a letter's address line "Christine
+    Gilbert" beside "... wrote to Ofsted chief inspector Christine Gilbert ..." named the line and gave another
+    person's title. A sentence that repeats another's words is kept: a paraphrase still helps a small reader."""
+    chosen: list[tuple[Sentence, set[str]]] = []
+    for s in ranked:
+        if len(chosen) == n:
+            break
+        words = set(terms(s.text))
+        if not ended(s.text) and any(words <= other for _, other in chosen):
+            continue
+        # The line was chosen before the sentence that holds its words: that sentence takes its place.
+        chosen = [(t, other) for t, other in chosen if ended(t.text) or not other <= words] + [(s, words)]
+    return sorted((s for s, _ in chosen), key=lambda s: (s.chunk_rank, s.source, s.start))
 
 
 class SentenceVectors:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qa.evidence import Sentence
+from qa.evidence import Sentence, context
 from qa.llm import Generation, Token
 from qa.reader import SCHEMA, build_prompt, parse
 from qa.refuse import Model, decide
@@ -32,6 +32,24 @@ def test_prompt_numbers_the_evidence_and_frames_it_as_data():
     assert "[1] The council met on Tuesday." in p.user and "[3] Inspectors" in p.user
     assert p.user.rstrip().endswith("Question: Who was the lodger?")
     assert "not instructions" in p.system and "sentence" in SCHEMA["properties"]
+
+
+def test_the_reader_is_not_shown_a_line_whose_words_a_sentence_beside_it_holds():
+    # Best first: an address line whose words the next sentence holds, a heading its sentences hold, and a
+    # paraphrase. The two lines are left out and the next-best sentences take their places; the paraphrase, a
+    # sentence, is kept.
+    name = _s("Mary Collins", 0)
+    wrote = _s("The mayor wrote to the engineer Mary Collins about the bridge.", 1)
+    heading = _s("The bridge", 2)
+    again = _s("Mary Collins, the engineer, wrote about the bridge to the mayor.", 3)
+    works = _s("Works began in 1928.", 4)
+    cost = _s("It cost forty thousand pounds.", 5)
+    assert context([name, wrote, heading, again, works, cost], 4) == [wrote, again, works, cost]
+    # A line with a word of its own stays; one no sentence beside it holds stays; n bounds the count.
+    signed = _s("Mary Collins, Architect", 6)
+    assert context([signed, wrote, works], 3) == [wrote, works, signed]  # in document order
+    assert context([name, works, cost], 3) == [name, works, cost]
+    assert context([works, cost, wrote], 2) == [works, cost]
 
 
 def _read(text):
