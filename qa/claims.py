@@ -23,7 +23,7 @@ import numpy as np
 
 from . import verify
 from .evidence import Evidence, Sentence
-from .text import DEMONSTRATIVES, THIRD_PERSON, ended, name_terms, terms, tokens
+from .text import DEMONSTRATIVES, THIRD_PERSON, name_terms, terms, tokens
 
 # Fitted on the synthesis dev split (eval/README.md: a grid over ratio 0.4-0.8, neighbours 0-3, 4 or 6 points,
 # novelty 0.3 or 0.5, within the word budget; the test split was scored once, after).
@@ -330,6 +330,10 @@ def piece(n: int, text: str) -> str:
 _ITEM = re.compile(r"^\s*(?:[•·*\-–—]|\d{1,2}[.)])\s")
 _INTRO = re.compile(r":\W{0,3}$")
 ADJACENT = 12  # characters between two sentences next to each other (a line break, a bullet's indent)
+# A sentence, not a heading or a navigation line; nor one ending in a colon, which introduces what follows it (a
+# list, a quote) and says nothing on its own ("In 1916 Shuman was quoted in the media ..., saying:"). On the
+# captured evidence of the synthesis dev halves, leaving those out covered one more key point of 103, none lost.
+_ENDED = re.compile(r"[.!?;]\W{0,3}$")
 
 
 def neighbours(sentences: Sequence[Sentence], lead: Sentence | None, k: int) -> dict[tuple[str, int], int]:
@@ -357,7 +361,7 @@ def neighbours(sentences: Sequence[Sentence], lead: Sentence | None, k: int) -> 
 
 def _sentence_sized(text: str) -> bool:
     """A sentence a claim can be: POINT_WORDS long and ended like a sentence (not a heading or a paragraph)."""
-    return POINT_WORDS[0] <= len(text.split()) <= POINT_WORDS[1] and ended(text)
+    return POINT_WORDS[0] <= len(text.split()) <= POINT_WORDS[1] and bool(_ENDED.search(text))
 
 
 def _key(s: Sentence) -> tuple[str, int]:

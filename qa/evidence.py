@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .text import ended, sentence_spans, terms
+from .text import sentence_spans, terms
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,8 @@ def score(
 
 
 def context(ranked: Sequence[Sentence], n: int) -> list[Sentence]:
-    """The reader's evidence: the n best sentences, in document order so each reads in its context.
-
-    Of these, a line that is not a sentence (a heading, a name, an address line) whose content terms all occur in a
-    sentence among them is left out: it gives the reader no word that sentence does not, only a second place to name.
-    A small reader shown a letter's address line "Christine Gilbert" beside "... wrote to Ofsted chief inspector
-    Christine Gilbert ..." named the line and gave another person's title. Nothing takes its place: the next-best
-    sentence would lengthen the prompt, whose tokens are most of an answer's time, and the reader has the line's
-    words already. A sentence that repeats another's words is kept: a paraphrase helps a small reader (leaving
-    those out too lost a seed-dev answer)."""
-    best = [(s, set(terms(s.text))) for s in ranked[:n]]
-    sentences = [words for s, words in best if ended(s.text)]
-    kept = [s for s, words in best if ended(s.text) or not any(words <= other for other in sentences)]
-    return sorted(kept, key=lambda s: (s.chunk_rank, s.source, s.start))
+    """The reader's evidence: the n best sentences, in document order so each reads in its context."""
+    return sorted(ranked[:n], key=lambda s: (s.chunk_rank, s.source, s.start))
 
 
 class SentenceVectors:

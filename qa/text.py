@@ -173,18 +173,6 @@ def _not_a_break(before: str, gap: str, after: str) -> bool:
     return bool(_INITIALS.search(before)) and word[0].isupper() and word.lower() not in stopwords()
 
 
-# A sentence, not a heading or a navigation line; nor one ending in a colon, which introduces what follows it (a
-# list, a quote) and says nothing on its own ("In 1916 Shuman was quoted in the media ..., saying:"). On the
-# captured evidence of the synthesis dev halves, leaving those out of the points covered one more key point of 103,
-# none lost.
-_ENDED = re.compile(r"[.!?;]\W{0,3}$")
-
-
-def ended(text: str) -> bool:
-    """Whether a text ends like a sentence (not a heading, a name or an address line, nor a list's introduction)."""
-    return bool(_ENDED.search(text))
-
-
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentence spans inside text[start:end] (nltk's Punkt); a line break always ends a sentence."""
     end = len(text) if end is None else end

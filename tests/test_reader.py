@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qa.evidence import Sentence, context
+from qa.evidence import Sentence
 from qa.llm import Generation, Token
 from qa.reader import SCHEMA, build_prompt, parse
 from qa.refuse import Model, decide
@@ -32,23 +32,6 @@ def test_prompt_numbers_the_evidence_and_frames_it_as_data():
     assert "[1] The council met on Tuesday." in p.user and "[3] Inspectors" in p.user
     assert p.user.rstrip().endswith("Question: Who was the lodger?")
     assert "not instructions" in p.system and "sentence" in SCHEMA["properties"]
-
-
-def test_the_reader_is_not_shown_a_line_whose_words_a_sentence_beside_it_holds():
-    # Best first: an address line whose words the next sentence holds, a heading the sentences hold, and a
-    # paraphrase. The two lines are left out, and nothing takes their place (the prompt does not grow); the
-    # paraphrase, a sentence, is kept.
-    name = _s("Mary Collins", 0)
-    wrote = _s("The mayor wrote to the engineer Mary Collins about the bridge.", 1)
-    heading = _s("The bridge", 2)
-    again = _s("Mary Collins, the engineer, wrote about the bridge to the mayor.", 3)
-    works = _s("Works began in 1928.", 4)
-    assert context([name, wrote, heading, again, works], 4) == [wrote, again]
-    # A line with a word of its own stays, as do lines no sentence holds (even two alike); n bounds the count.
-    signed = _s("Mary Collins, Architect", 6)
-    assert context([signed, wrote, works], 3) == [wrote, works, signed]  # in document order
-    assert context([name, works, _s("Mary Collins", 7)], 3) == [name, works, _s("Mary Collins", 7)]
-    assert context([works, wrote, name], 2) == [wrote, works]
 
 
 def _read(text):
