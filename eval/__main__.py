@@ -25,8 +25,9 @@ SETS = ("seed-dev", "seed-test", "public-dev", "public-test", "synthesis-dev", "
 # Run only when named: 200 answerable questions over the training articles other than the dev and test ones
 # (eval/public.py), about 15 minutes on 2 cores, for how often answerable questions are refused across articles;
 # and 12 synthesis questions over those articles as one corpus, a third dev half for the points' parameters; and
-# 11 synthesis questions over the seeds written on 2026-12-04, after those parameters were chosen (`synthesis-cal`).
-EXTRA_SETS = ("public-cal", "synthesis-public-cal", "synthesis-cal")
+# 11 synthesis questions over the seeds written on 2026-12-04, after those parameters were chosen (`synthesis-cal`);
+# and 12 more written on 2026-12-06, when changes had stopped moving the other dev halves (`synthesis-dev2`).
+EXTRA_SETS = ("public-cal", "synthesis-public-cal", "synthesis-cal", "synthesis-dev2")
 # The stock pipelines run on the seed dev and test sets and on the public test slice. public-dev is the
 # public slice's tuning half; at about 5 s a question for each baseline it would add about half an hour.
 BASELINE_SETS = ("seed-dev", "seed-test", "public-test")
