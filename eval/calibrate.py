@@ -5,11 +5,6 @@ Only dev sets are read (seed-dev, public-dev); test sets are never used here. Fo
 answer", picks the threshold that answers most questions right (answerable answered right plus
 unanswerable refused) while refusing at most MAX_FALSE_REFUSALS of the answerable ones, and writes
 qa/calibration.json with the data it came from and the trade-off curve.
-
-The reader's model also gets a threshold for open questions (`claims.wants_phrase` false), picked by the same rule
-over the open dev rows: the factoid ones, and the synthesis dev questions written beside the report
-(<set>.json), each right when its lead holds a key point (a refused one's: the sentence the reader named).
-`--keep-weights` keeps the fitted model and picks only that threshold.
 """
 
 from __future__ import annotations
@@ -22,16 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.claims import wants_phrase
 from qa.refuse import CALIBRATION, FEATURES, Model
 
 from .score import right_if_shown
 
 MAX_FALSE_REFUSALS = 0.10
 DEV_SETS = ("seed-dev", "public-dev")
-# The synthesis dev halves (never a test one) whose rows count among the open questions' (`open_rows`).
-SYNTHESIS_DEV_SETS = ("synthesis-dev", "synthesis-cal", "synthesis-dev2", "synthesis-public-dev",
-                      "synthesis-public-cal")
 L2 = 1.0
 
 
@@ -94,8 +85,12 @@ def calibrate(rows: list[dict], kind: str) -> dict:
     y = np.array([1.0 if r["golds"] and right_if_shown(r) else 0.0 for r in usable])
     w, b = fit_logistic((x - mean) / scale, y)
     model = Model(names, tuple(mean), tuple(scale), tuple(w), b, 0.0)
-    points = curve(rows, [model.confidence(r["signals"]) if r["supported"] else None for r in rows])
-    best = pick(points)
+    conf = [model.confidence(r["signals"]) if r["supported"] else None for r in rows]
+    points = curve(rows, conf)
+    ok = [p for p in points if p["false_refusals"] <= MAX_FALSE_REFUSALS] or [
+        min(points, key=lambda p: p["false_refusals"])
+    ]
+    best = max(ok, key=lambda p: (p["accuracy"], -p["threshold"]))
     labels = [int(bool(r["golds"] and right_if_shown(r))) for r in usable]
     return {
         "features": list(names), "mean": [float(v) for v in mean], "scale": [float(v) for v in scale],
@@ -106,75 +101,25 @@ def calibrate(rows: list[dict], kind: str) -> dict:
     }  # fmt: skip
 
 
-def pick(points: list[dict]) -> dict:
-    """The point of a trade-off curve the rule picks: the most questions right while refusing at most
-    MAX_FALSE_REFUSALS of the answerable ones (else the fewest), the lower threshold on a tie."""
-    ok = [p for p in points if p["false_refusals"] <= MAX_FALSE_REFUSALS] or [
-        min(points, key=lambda p: p["false_refusals"])
-    ]
-    return max(ok, key=lambda p: (p["accuracy"], -p["threshold"]))
-
-
-def open_rows(factoid: list[dict], synthesis: list[dict]) -> list[dict]:
-    """The open questions' dev rows: the factoid rows whose question is open, and each open synthesis question's
-    answer as an answerable row, right when its lead holds a key point (`eval.synthesis.lead`)."""
-    out = [r for r in factoid if not wants_phrase(r["question"])]
-    for o in synthesis:
-        extra = o.get("extra") or {}
-        if wants_phrase(o["question"]) or "lead_covers" not in extra or not extra.get("signals"):
-            continue
-        right = float(bool(extra["lead_covers"]))
-        out.append({"question": o["question"], "golds": ["(a key point)"], "contains": right,
-                    "reader_contains": right, "supported": bool(extra["supported"]), "signals": extra["signals"]})
-    return out
-
-
-def open_threshold(rows: list[dict], model: Model) -> dict:
-    """The open questions' threshold under a fitted model, with what it was picked on."""
-    best = pick(curve(rows, [model.confidence(r["signals"]) if r["supported"] else None for r in rows]))
-    return {"open_threshold": best["threshold"], "open_dev_at_threshold": best,
-            "open_fitted_on": {"rows": len(rows), "answerable": sum(1 for r in rows if r["golds"])}}
-
-
-def as_model(fit: dict) -> Model:
-    return Model(tuple(fit["features"]), tuple(fit["mean"]), tuple(fit["scale"]), tuple(fit["weights"]),
-                 float(fit["bias"]), float(fit["threshold"]))  # fmt: skip
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__)
     p.add_argument("reports", type=Path, nargs="+", help="report.json files from python -m eval (dev sets)")
     p.add_argument("--out", type=Path, default=CALIBRATION)
-    p.add_argument("--keep-weights", action="store_true",
-                   help="keep the fitted models in --out; pick only the open questions' threshold")  # fmt: skip
     args = p.parse_args(argv)
     by_kind: dict[str, list[dict]] = {"reader": [], "extractive": []}
-    synthesis: list[dict] = []
     for path in args.reports:
         data = json.loads(path.read_text(encoding="utf-8"))
         kind = "extractive" if data["config"]["backend"] == "extractive" else "reader"
         for name in DEV_SETS:
             if name in data["sets"]:
                 by_kind[kind] += data["sets"][name]["rows"]["qa"]
-        if kind == "reader":
-            for name in SYNTHESIS_DEV_SETS:
-                if (beside := path.parent / f"{name}.json").is_file():
-                    synthesis += json.loads(beside.read_text(encoding="utf-8"))["rows"]["qa"]
     out = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
     for kind, rows in by_kind.items():
-        if not rows:
-            continue
-        if not (args.keep_weights and kind in out):
+        if rows:
             out[kind] = calibrate(rows, kind)
             at = out[kind]["dev_at_threshold"]
             print(f"{kind}: {len(rows)} dev rows, AUC {out[kind]['dev_auc']:.3f}, threshold {at['threshold']:.3f}: "
                   f"right {at['answers_right']:.1%}, false refusals {at['false_refusals']:.1%}, "
-                  f"unanswerable refused {at['unanswerable_refused']:.1%}")  # fmt: skip
-        if kind == "reader":
-            out[kind] |= open_threshold(open_rows(rows, synthesis), as_model(out[kind]))
-            at = out[kind]["open_dev_at_threshold"]
-            print(f"{kind}, open questions: {out[kind]['open_fitted_on']['rows']} dev rows, threshold "
-                  f"{at['threshold']:.3f}: right {at['answers_right']:.1%}, false refusals {at['false_refusals']:.1%}, "
                   f"unanswerable refused {at['unanswerable_refused']:.1%}")  # fmt: skip
     args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     return 0 if all(not math.isnan(v.get("dev_auc", 0)) for v in out.values()) else 1

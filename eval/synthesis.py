@@ -87,15 +87,6 @@ class _Text:
     text: str
 
 
-def lead(a) -> str:
-    """An answer's first claim, or for a refused one the sentence the reader named (an open question's lead when
-    shown), without markers."""
-    if a.claims:
-        return strip_markers(a.claims[0].text)
-    n, shown = a.trace.model_sentence, a.trace.shown
-    return shown[n - 1].text if 0 < n <= len(shown) else ""
-
-
 def run_qa(questions: list[Question], settings: Settings) -> list[Outcome]:
     from qa import answer_stream
 
@@ -117,10 +108,7 @@ def run_qa(questions: list[Question], settings: Settings) -> list[Outcome]:
             len(text.split()), len(a.claims), sum(claim_verified(c, settings.docs_dir) for c in a.claims), first,
             secs, {"left_out": [list(x) for x in a.trace.left_out], "confidence": a.trace.confidence,
                    "supported": a.trace.supported, "signals": a.trace.signals,  # what the refusal model saw
-                   "stages": a.trace.seconds,
-                   # Whether the lead (a refused answer's: the sentence the reader named) holds a key point: the
-                   # open questions' refusal threshold is fitted on it (eval/calibrate.py).
-                   "lead_covers": any(covered(lead(a), q.points))},
+                   "stages": a.trace.seconds},
         ))  # fmt: skip
     return out
 

@@ -167,8 +167,7 @@ class Engine:
                     yield Event("draft", step)
                 else:
                     draft = step
-        more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
-        decision = refuse.judge(draft, evidence, more)
+        decision = refuse.judge(draft, evidence)
         if decision.answered and bare_pronoun(draft.text) and (own := draft.sentence(evidence)) is not None:
             # Whether the documents answer was judged on the pronoun's own sentence; which name it means is read
             # from the sentences before it.
@@ -176,13 +175,14 @@ class Engine:
             with clock("resolve"):
                 before, passage = self.before(own, retrieval, evidence)
                 draft, evidence = answerer.resolved(llm, rw.reading, draft, evidence, before, passage)
+        more = not cl.wants_phrase(q)  # the question wants more than a phrase (the user's words, not the rewrite's)
         if more and not decision.supported and (whole := answerer.in_its_words(draft, evidence)):
-            draft, decision = whole, refuse.judge(whole, evidence, more)
+            draft, decision = whole, refuse.judge(whole, evidence)
         # A bare "Yes" to a yes/no question, or an answer that only restates an open one: the named sentence.
         settle = ("a yes/no question" if cl.asks_yes_no(q)
                   else "the answer only restates the question" if more and answerer.restates(draft) else "")  # fmt: skip
         if not decision.supported and settle and (whole := answerer.settling(draft, evidence, q, settle)):
-            draft, decision = whole, refuse.judge(whole, evidence, more)
+            draft, decision = whole, refuse.judge(whole, evidence)
         warnings += [w for w in (rw.warning, draft.warning) if w]
         chosen, left, extra, sent, lead_before = [], [], (), 0, None
         if decision.answered:

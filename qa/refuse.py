@@ -1,11 +1,8 @@
 """The refusal decision: answer only when the measured confidence that the answer is right is high enough.
 
 The confidence is a logistic model over signals from retrieval, the reader and the support check,
-fitted on the dev split by `python -m eval.calibrate`, which also picks the threshold. An open question (what
-did..., why, how: `claims.wants_phrase` is false) has a threshold of its own, picked by the same rule over the open
-dev rows, the synthesis dev questions among them: its lead is a whole sentence, and the reader's first words of a
-"why" answer are less sure than of a name, whether or not the sentence answers. The fitted numbers live in
-calibration.json beside this file; nothing here was set by hand for a question.
+fitted on the dev split by `python -m eval.calibrate`, which also picks the threshold. The fitted
+numbers live in calibration.json beside this file; nothing here was set by hand for a question.
 """
 
 from __future__ import annotations
@@ -51,11 +48,6 @@ class Model:
     weights: tuple[float, ...]
     bias: float
     threshold: float
-    open_threshold: float | None = None  # for an open question's answer; None: `threshold`
-
-    def bar(self, open_question: bool = False) -> float:
-        """The threshold an answer must reach: the open questions' own for one, where the model has it."""
-        return self.open_threshold if open_question and self.open_threshold is not None else self.threshold
 
     def confidence(self, signals: dict[str, float | None]) -> float:
         """The probability that an answer with these signals is right; a missing signal counts as average."""
@@ -89,19 +81,16 @@ def load(kind: str, path: Path = CALIBRATION) -> Model:
         tuple(data["weights"]),
         float(data["bias"]),
         float(data["threshold"]),
-        None if data.get("open_threshold") is None else float(data["open_threshold"]),
     )
 
 
-def decide(signals: dict[str, float | None], kind: str = READER, model: Model | None = None,
-           open_question: bool = False) -> Decision:  # fmt: skip
-    """Answer when the model's confidence reaches its threshold (an open question's own for one); otherwise
-    refuse, saying by how much."""
+def decide(signals: dict[str, float | None], kind: str = READER, model: Model | None = None) -> Decision:
+    """Answer when the model's confidence reaches its threshold; otherwise refuse, saying by how much."""
     model = model or load(kind)
-    p, bar = model.confidence(signals), model.bar(open_question)
-    if p >= bar:
-        return Decision(True, True, p, f"confidence {p:.2f} >= {bar:.2f}")
-    return Decision(False, True, p, f"confidence {p:.2f} < {bar:.2f}: not sure the documents say")
+    p = model.confidence(signals)
+    if p >= model.threshold:
+        return Decision(True, True, p, f"confidence {p:.2f} >= {model.threshold:.2f}")
+    return Decision(False, True, p, f"confidence {p:.2f} < {model.threshold:.2f}: not sure the documents say")
 
 
 def unsupported(reason: str) -> Decision:
@@ -109,13 +98,13 @@ def unsupported(reason: str) -> Decision:
     return Decision(False, False, None, reason)
 
 
-def judge(draft: Draft, evidence: Evidence, open_question: bool = False) -> Decision:
+def judge(draft: Draft, evidence: Evidence) -> Decision:
     """The stage: an answer that failed the support check is refused; a supported one is shown when the
-    calibrated confidence of its kind reaches the threshold (of open questions, for one)."""
+    calibrated confidence of its kind reaches the threshold."""
     if not draft.support.ok:
         return replace(unsupported(draft.support.reason), signals=signals(draft, evidence))
     sig = signals(draft, evidence)
-    return replace(decide(sig, draft.kind, open_question=open_question), signals=sig)
+    return replace(decide(sig, draft.kind), signals=sig)
 
 
 def signals(draft: Draft, evidence: Evidence) -> dict[str, float | None]:

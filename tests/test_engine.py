@@ -88,17 +88,6 @@ def test_refusal_follows_the_calibrated_confidence(settings, monkeypatch):
     assert a.trace.supported
 
 
-def test_an_open_question_is_held_to_the_open_questions_threshold(settings, monkeypatch):
-    # Confidence 0.5 for every answer: under the phrase questions' threshold (0.9), over the open questions' (0.3).
-    monkeypatch.setattr(
-        qa.refuse, "load", lambda kind: qa.refuse.Model(("top_score",), (0.0,), (1.0,), (0.0,), 0.0, 0.9, 0.3)
-    )
-    a = _engine(settings, '{"answer": "a punch bag", "sentence": 1}').answer(OPEN_Q)
-    assert not a.refused and "punch bag" in a.text and ">= 0.30" in a.trace.decision
-    a = _engine(settings, '{"answer": "Jason Owen", "sentence": 1}').answer("Who was the lodger?")
-    assert a.refused and a.trace.supported and "< 0.90" in a.trace.decision
-
-
 def test_trace_lists_every_stage(settings, answer_when_supported):
     a = _engine(settings, "").answer("Who is the Ofsted chief inspector?")
     t = a.trace

@@ -105,33 +105,6 @@ def test_calibration_fits_and_picks_a_threshold_within_the_false_refusal_limit()
     assert fit["dev_auc"] == 1.0 and fit["weights"][2] > 0
 
 
-def test_open_questions_get_a_threshold_of_their_own_from_their_dev_rows():
-    from eval.calibrate import open_rows, open_threshold
-    from qa.refuse import Model
-
-    # Confidence rises with top_score. Phrase questions' right answers score high; open questions' leads (the
-    # synthesis rows, right when the lead holds a key point) score lower, and the unanswerable open ones lowest.
-    model = Model(("top_score",), (0.5,), (0.1,), (1.0,), 0.0, 0.6)
-    sig = lambda t: {"top_score": t}  # noqa: E731
-    factoid = [{"question": "Who chaired the review?", "golds": ["x"], "contains": 1.0, "supported": True,
-                "signals": sig(0.9)}]  # fmt: skip
-    factoid += [{"question": "What did the review find?", "golds": [], "contains": 0.0, "supported": True,
-                 "signals": sig(0.2 + i / 100)} for i in range(5)]  # fmt: skip
-    synthesis = [{"question": "Why was the review ordered?", "extra": {"lead_covers": True, "supported": True,
-                  "signals": sig(0.45 + i / 100)}} for i in range(10)]  # fmt: skip
-    synthesis.append({"question": "Who carried out the review?", "extra": {"lead_covers": False, "supported": True,
-                      "signals": sig(0.9)}})  # a phrase question: not an open row  # fmt: skip
-    rows = open_rows(factoid, synthesis)
-    assert len(rows) == 15 and all(r["question"] != "Who chaired the review?" for r in rows)
-    fit = open_threshold(rows, model)
-    assert model.confidence(sig(0.25)) < fit["open_threshold"] <= model.confidence(sig(0.45)) < model.threshold
-    assert fit["open_dev_at_threshold"]["unanswerable_refused"] == 1.0
-    assert fit["open_dev_at_threshold"]["false_refusals"] == 0.0
-    opened = Model(model.features, model.mean, model.scale, model.weights, model.bias, model.threshold,
-                   fit["open_threshold"])  # fmt: skip
-    assert opened.bar(open_question=True) == fit["open_threshold"] and opened.bar() == model.threshold
-
-
 def test_seed_set_is_well_formed():
     pairs = load(SEED_SET)
     assert len(pairs) >= 50
