@@ -229,10 +229,13 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
 
     Each next point is the eligible sentence (close enough to the best score, sentence-sized, adding content
     the answer does not hold, within the word budget, verified) with the highest priority: an item of the
-    answer's list (`answer_list`) before any other sentence, then its score times the SPECIFICITY-th power of
-    the mean `idf` of the terms it adds (without `idf`, its score alone). A sentence
+    answer's list (`answer_list`) before any other sentence, then its `focus` (its score measured from the
+    topic all the retrieved sentences share; its score where it has none, and for the lead's neighbours) times
+    the SPECIFICITY-th power of the mean `idf` of the terms it adds (without `idf`, that alone). A sentence
     that restates the question in general words ("the review's findings indicate a number of failings")
-    scores as high as one that names a finding, and adds only common terms."""
+    scores as high as one that names a finding, and adds only common terms; one that only names the topic ("The
+    case of Baby P is tragic") is as near the question as one that says what it asks, until the topic is
+    taken away."""
     best = evidence.best
     if best is None:
         return [], []
@@ -287,6 +290,10 @@ def points(question: str, lead: Sentence | None, lead_text: str, evidence: Evide
                 continue
             still.append(c)
             priority = relevance[_key(s)]
+            if s.focus is not None and not listed and _key(s) not in near:
+                # Ranked by what it says beyond the retrieved passages' shared topic (`Sentence.focus`); whether
+                # it is eligible at all is still its own score against the best sentence's.
+                priority = max(s.focus, 1e-6)
             if idf is not None:
                 adds = new - held  # not empty: the share of new terms passed NOVELTY
                 priority *= (sum(idf(t) for t in adds) / len(adds)) ** SPECIFICITY

@@ -29,6 +29,10 @@ class Sentence:
     lexical: float = 0.0
     score: float = 0.0
     page: int = 0  # 1-based page or slide the sentence starts on; 0 where the format has no pages
+    # The score with the dense similarity taken after the scored sentences' mean vector is removed from the
+    # query's and the sentence's (`score`): what this sentence says of the question beyond what every retrieved
+    # sentence shares. None when it cannot be told (one sentence).
+    focus: float | None = None
 
 
 def idf(df: int, n_docs: int) -> float:
@@ -84,14 +88,28 @@ def score(
     query_terms: Sequence[str],
     weights: dict[str, float],
 ) -> list[Sentence]:
-    """Each sentence scored by dense similarity and term coverage, best first (ties: chunk rank, place)."""
+    """Each sentence scored by dense similarity and term coverage, best first (ties: chunk rank, place), with its
+    `focus`: the same score with the dense similarity measured from the sentences' mean vector. Every passage
+    retrieved for a question shares its topic ("Baby P", "the earthquake"), so a sentence that only names the
+    topic is as near the question as one that says what the question asks of it; less the mean, what remains is
+    the part of each that differs from the rest (mean-centring, as for anisotropic sentence embeddings: Mu and
+    Viswanath 2018, "All-but-the-top")."""
     if not sentences:
         return []
+    vecs = np.asarray(vectors(sentences), dtype=float)
+    mean = vecs.mean(axis=0) if len(vecs) > 1 else None
+    query_off = None if mean is None else np.asarray(query_vector, dtype=float) - mean
     scored = []
-    for s, v in zip(sentences, vectors(sentences), strict=True):
+    for s, v in zip(sentences, vecs, strict=True):
         dense = float(np.dot(query_vector, v))
         lex = coverage(query_terms, terms(s.text), weights)
-        scored.append(replace(s, dense=dense, lexical=lex, score=combine(dense, lex, s.chunk_rank)))
+        focus = None
+        if query_off is not None:
+            off = v - mean
+            norms = float(np.linalg.norm(query_off) * np.linalg.norm(off))
+            if norms > 1e-9:
+                focus = combine(float(np.dot(query_off, off)) / norms, lex, s.chunk_rank)
+        scored.append(replace(s, dense=dense, lexical=lex, score=combine(dense, lex, s.chunk_rank), focus=focus))
     return sorted(scored, key=lambda s: (-s.score, s.chunk_rank, s.start))
 
 

@@ -154,6 +154,44 @@ def test_a_point_that_adds_rare_terms_comes_before_one_that_restates_in_common_w
     assert [(p.sentence, p.reason) for p in left] == [(generic, "over the answer's word budget")]
 
 
+def test_focus_measures_a_sentence_from_the_topic_every_retrieved_sentence_shares():
+    """A sentence that only names the topic ("The case of Baby P is tragic") is nearer the question than one that
+    says what it asks of the topic; less the sentences' mean vector, the one that says it is the nearer."""
+    import numpy as np
+
+    from qa.evidence import score
+
+    topic, asked, other, third = np.eye(4)
+    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
+    query = unit(3 * topic + asked)
+    texts = {"The case is tragic.": topic, "Staff were not supervised.": unit(topic + asked),
+             "The weather was fine.": unit(topic + other), "The court sat in May.": unit(topic + third)}  # fmt: skip
+    sentences = [_s(t, 40 * i, 0.0) for i, t in enumerate(texts)]
+    ranked = {s.text: s for s in score(sentences, query, lambda ss: [texts[x.text] for x in ss], [], {})}
+    names, says = ranked["The case is tragic."], ranked["Staff were not supervised."]
+    assert names.dense > says.dense and names.score > says.score  # the topic alone scores higher as it is
+    assert says.focus > names.focus  # what the sentence adds to the topic is what the question asks
+    assert all(s.focus < says.focus for s in ranked.values() if s is not says)
+    one = score(sentences[:1], query, lambda ss: [texts[x.text] for x in ss], [], {})
+    assert one[0].focus is None  # one sentence has no shared topic to take away
+
+
+def test_points_are_ranked_by_focus_and_chosen_by_score():
+    from dataclasses import replace
+
+    lead = _s("The review found that staff were poorly supervised.", 0, 0.9)
+    # In another document: not the lead's neighbours, which come after it for being next to it
+    topical = replace(_s("The case of the toddler was tragic and appalling.", 60, 0.86, "b.txt", "b1"), focus=0.2)
+    aspect = replace(_s("Doctors missed fractured ribs during the checks.", 120, 0.8, "b.txt", "b1"), focus=0.6)
+    low = replace(_s("Officers met in the town hall on Monday.", 180, 0.3, "b.txt", "b1"), focus=0.9)  # under the bar
+    ev = Evidence(("review", "find"), (lead, topical, aspect, low), (lead, topical, aspect), 0.0)
+    shown, _ = points("What did the review find?", lead, "staff were poorly supervised", ev)
+    assert [p.sentence for p in shown] == [aspect, topical]
+    unfocused = Evidence(ev.query_terms, tuple(replace(s, focus=None) for s in ev.ranked), ev.shown, 0.0)
+    shown, _ = points("What did the review find?", lead, "staff were poorly supervised", unfocused)
+    assert [p.sentence.text for p in shown] == [topical.text, aspect.text]  # without focus: the score's order
+
+
 def test_list_items_carry_their_introductions_score_not_their_best_siblings():
     intro = _s("The review revealed:", 0, 0.9)
     items = [_s("- poor supervision of staff.", 21, 0.3), _s("- doctors failed to act.", 50, 0.1)]
